@@ -1,0 +1,108 @@
+/**
+ * Loading the app named by MODULE:EXPORT and turning it into a Node request listener.
+ * Accepted shapes: a request listener `(req, res)` (Express, Koa's `callback()`, plain http),
+ * an `http.Server` (its 'request' listener is used), a Koa-style app object (`callback()`),
+ * a fetch handler function `(request) => Response` (one parameter), or an object with a
+ * `fetch` method (Hono and others). Anything else is an error naming what was found.
+ */
+import type { Server } from 'node:http';
+import { describeError, gtsError, isGtsError } from '../errors.js';
+import { describeValue } from '../plugins/resolver.js';
+import { importFile, resolveModule } from '../util/module-resolution.js';
+import { parseAppSpec } from './app-spec.js';
+import { adaptFetchHandler, type FetchHandler, type NodeRequestListener } from './fetch-adapter.js';
+
+export type AppKind = 'request-listener' | 'fetch-handler';
+
+export interface LoadedApp {
+  readonly listener: NodeRequestListener;
+  readonly kind: AppKind;
+  /** e.g. "examples/hello.js:app (request listener)". */
+  readonly description: string;
+  /** The module file, for --reload to watch. */
+  readonly file: string;
+}
+
+export interface LoadAppOptions {
+  readonly cwd: string;
+  /** Where package names are looked up, in order (pythonpath dirs, then cwd). */
+  readonly searchPaths: readonly string[];
+}
+
+const DEFAULT_EXPORTS = ['app', 'default'] as const;
+
+export async function loadApp(spec: string, options: LoadAppOptions): Promise<LoadedApp> {
+  const parsed = parseAppSpec(spec);
+  const tried: string[] = [];
+  const file = resolveModule(parsed.module, options.cwd, options.searchPaths, tried);
+  if (file === undefined) throw gtsError('GTS_ERR_APP_NOT_FOUND', parsed.module, tried.map((t) => `  - ${t}`).join('\n'));
+
+  let namespace: Record<string, unknown>;
+  try {
+    namespace = await importFile(file);
+  } catch (err) {
+    throw appLoadError(spec, err);
+  }
+
+  let value: unknown;
+  if (parsed.exportName !== undefined) {
+    if (!(parsed.exportName in namespace)) {
+      throw gtsError('GTS_ERR_APP_EXPORT_NOT_FOUND', file, parsed.exportName, Object.keys(namespace).join(', ') || 'none');
+    }
+    value = namespace[parsed.exportName];
+  } else {
+    const name = DEFAULT_EXPORTS.find((n) => namespace[n] !== undefined);
+    value = name === undefined ? namespace : namespace[name];
+  }
+  if (parsed.callFactory) {
+    if (typeof value !== 'function') throw gtsError('GTS_ERR_APP_INVALID', spec, `${describeValue(value)}, which cannot be called as a factory`);
+    try {
+      value = await (value as () => unknown)();
+    } catch (err) {
+      throw appLoadError(spec, err);
+    }
+  }
+  const adapted = toListener(value, spec);
+  return { ...adapted, description: `${spec} (${adapted.kind.replace('-', ' ')})`, file };
+}
+
+function appLoadError(spec: string, err: unknown): Error {
+  if (isGtsError(err)) return err;
+  const error = gtsError('GTS_ERR_APP_LOAD', spec, describeError(err));
+  (error as { cause?: unknown }).cause = err;
+  return error;
+}
+
+function isHttpServer(value: unknown): value is Server {
+  return (
+    value !== null &&
+    typeof value === 'object' &&
+    typeof (value as Server).listeners === 'function' &&
+    typeof (value as Server).listen === 'function'
+  );
+}
+
+function toListener(value: unknown, spec: string): { listener: NodeRequestListener; kind: AppKind } {
+  if (typeof value === 'function') {
+    // One declared parameter is a fetch handler `(request)`; a request listener takes (req, res[, next]).
+    if (value.length === 1) return { listener: adaptFetchHandler(value as FetchHandler), kind: 'fetch-handler' };
+    return { listener: value as NodeRequestListener, kind: 'request-listener' };
+  }
+  if (isHttpServer(value)) {
+    const [listener] = value.listeners('request');
+    if (typeof listener === 'function') return { listener: listener as NodeRequestListener, kind: 'request-listener' };
+    throw gtsError('GTS_ERR_APP_INVALID', spec, 'an http.Server with no request listener');
+  }
+  if (value !== null && typeof value === 'object') {
+    const object = value as { fetch?: unknown; callback?: unknown };
+    if (typeof object.fetch === 'function') {
+      const fetch = object.fetch.bind(object) as FetchHandler;
+      return { listener: adaptFetchHandler(fetch), kind: 'fetch-handler' };
+    }
+    if (typeof object.callback === 'function') {
+      const listener = (object.callback as () => unknown).call(object);
+      if (typeof listener === 'function') return { listener: listener as NodeRequestListener, kind: 'request-listener' };
+    }
+  }
+  throw gtsError('GTS_ERR_APP_INVALID', spec, describeValue(value));
+}

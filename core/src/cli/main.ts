@@ -1,0 +1,40 @@
+/**
+ * The gunicorn-ts command: settings first (so a bad flag fails before anything starts), then
+ * --print-config / --check-config, else the arbiter. Every error a user can cause ends here as
+ * one line on stderr and a non-zero exit; only unexpected errors print a stack.
+ */
+import { runArbiter } from '../arbiter/index.js';
+import { loadConfig, type Invocation } from '../config/load-config.js';
+import { GtsError, gtsError } from '../errors.js';
+import { checkConfig } from './check-config.js';
+import { printConfig } from './print-config.js';
+import { CommandLineExit } from './program.js';
+
+export async function main(invocation: Invocation): Promise<number> {
+  try {
+    const settings = await loadConfig(invocation);
+    if (settings.get('print_config')) {
+      process.stdout.write(printConfig(settings));
+      return 0;
+    }
+    if (settings.get('check_config')) {
+      const report = await checkConfig(settings);
+      process.stdout.write(`Config OK: app ${report.app}, worker ${report.workerClass}${report.plugins.length > 0 ? `, plugins ${report.plugins.join(', ')}` : ''}\n`);
+      return 0;
+    }
+    if (settings.get('app') === null) throw gtsError('GTS_ERR_USAGE', 'No application module specified. Usage: gunicorn-ts [OPTIONS] MODULE:EXPORT');
+    return await runArbiter(invocation, settings);
+  } catch (err) {
+    return reportFatal(err);
+  }
+}
+
+export function reportFatal(err: unknown): number {
+  if (err instanceof CommandLineExit) return err.exitCode;
+  if (err instanceof GtsError) {
+    process.stderr.write(`gunicorn-ts: error: ${err.message} [${err.code}]\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`gunicorn-ts: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  return 1;
+}

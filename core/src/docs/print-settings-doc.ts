@@ -1,0 +1,3 @@
+import { renderSettingsDoc } from './settings-doc.js';
+
+process.stdout.write(renderSettingsDoc());

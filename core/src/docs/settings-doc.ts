@@ -1,0 +1,36 @@
+/** docs/settings.md, generated from the settings registry (npm run docs:settings). */
+import { SETTINGS } from '../settings/definitions.js';
+import type { SettingSpec } from '../settings/spec.js';
+
+function defaultText(spec: SettingSpec): string {
+  if (spec.defaultDoc !== undefined) return spec.defaultDoc;
+  const value = spec.default();
+  return JSON.stringify(value);
+}
+
+export function renderSettingsDoc(): string {
+  const out: string[] = [
+    '# Settings',
+    '',
+    'Generated from `core/src/settings/definitions.ts` by `npm run docs:settings`; do not edit by hand.',
+    '',
+    'Precedence, lowest first: defaults < config file (`-c FILE`, else `./gunicorn.conf.js`) <',
+    '`GUNICORN_TS_CMD_ARGS` environment variable < command line. Every setting is reachable in the',
+    'config file by its name; those with flags also from the command line.',
+    '',
+  ];
+  let section = '';
+  for (const spec of SETTINGS) {
+    if (spec.section !== section) {
+      section = spec.section;
+      out.push(`## ${section}`, '');
+    }
+    out.push(`### ${spec.name}`, '');
+    const flags = [...spec.flags, ...(spec.negativeFlags ?? [])];
+    if (flags.length > 0) out.push(`- Command line: ${flags.map((f) => `\`${f}${spec.cli === 'value' || spec.cli === 'append' ? ` ${spec.metavar ?? 'VALUE'}` : ''}\``).join(', ')}${spec.cli === 'append' ? ' (repeatable)' : ''}`);
+    else out.push('- Config file only');
+    out.push(`- Default: \`${defaultText(spec)}\``, '', spec.desc, '');
+    if (spec.nodeNote !== undefined) out.push(`Node: ${spec.nodeNote}`, '');
+  }
+  return out.join('\n');
+}

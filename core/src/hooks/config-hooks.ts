@@ -1,0 +1,53 @@
+/**
+ * Config-file hook functions (on_starting, pre_fork, ...) are tapped onto the tapable hooks
+ * under the tap name "config". The table says which hook each of the reference's fourteen
+ * server hooks is, and in which process it runs.
+ */
+import type { SettingName } from '../settings/definitions.js';
+import type { Settings } from '../settings/settings.js';
+import type { ArbiterHooks, WorkerHooks } from './hooks.js';
+
+export const CONFIG_TAP_NAME = 'config';
+
+type Binding<H> = readonly [SettingName, keyof H];
+
+export const ARBITER_HOOK_BINDINGS: readonly Binding<ArbiterHooks>[] = [
+  ['on_starting', 'onStarting'],
+  ['on_reload', 'onReload'],
+  ['when_ready', 'whenReady'],
+  ['pre_fork', 'preFork'],
+  ['post_fork', 'postFork'],
+  ['pre_exec', 'preExec'],
+  ['worker_exit', 'workerExit'],
+  ['nworkers_changed', 'nworkersChanged'],
+  ['on_exit', 'onExit'],
+];
+
+export const WORKER_HOOK_BINDINGS: readonly Binding<WorkerHooks>[] = [
+  ['post_worker_init', 'postWorkerInit'],
+  ['worker_int', 'workerInt'],
+  ['worker_abort', 'workerAbort'],
+  ['pre_request', 'preRequest'],
+  ['post_request', 'postRequest'],
+];
+
+interface Tappable {
+  tap(name: string, fn: (...args: unknown[]) => unknown): void;
+}
+
+function tapAll<H>(hooks: H, bindings: readonly Binding<H>[], settings: Settings): void {
+  for (const [settingName, hookName] of bindings) {
+    const fn = settings.get(settingName);
+    if (typeof fn === 'function') {
+      (hooks[hookName] as unknown as Tappable).tap(CONFIG_TAP_NAME, fn as (...args: unknown[]) => unknown);
+    }
+  }
+}
+
+export function tapArbiterConfigHooks(hooks: ArbiterHooks, settings: Settings): void {
+  tapAll(hooks, ARBITER_HOOK_BINDINGS, settings);
+}
+
+export function tapWorkerConfigHooks(hooks: WorkerHooks, settings: Settings): void {
+  tapAll(hooks, WORKER_HOOK_BINDINGS, settings);
+}

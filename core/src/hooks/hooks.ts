@@ -1,0 +1,128 @@
+/**
+ * The lifecycle hooks, as frozen objects of tapable hooks (webpack's Compiler.hooks habit).
+ * The master's arbiter owns one ArbiterHooks; each worker process owns one WorkerHooks.
+ * Plugins and config-file hook functions tap them; the fourteen server hooks of the reference
+ * map onto them one to one (see HOOK_BINDINGS in config-hooks.ts).
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { AsyncSeriesWaterfallHook, SyncHook, AsyncParallelHook } from 'tapable';
+import type { Logger } from '../logging/logger.js';
+import type { Settings } from '../settings/settings.js';
+
+/** The master as hooks and plugins see it (Gunicorn passes its Arbiter object). */
+export interface ArbiterApi {
+  readonly pid: number;
+  readonly settings: Settings;
+  readonly log: Logger;
+  /** The target number of workers (TTIN/TTOU change it). */
+  readonly numWorkers: number;
+  /** Live workers by pid. */
+  readonly workers: ReadonlyMap<number, WorkerInfo>;
+}
+
+/** The master's record of one worker process (what pre_fork, post_fork and worker_exit get). */
+export interface WorkerInfo {
+  /** 0 until the process is spawned (pre_fork runs before). */
+  readonly pid: number;
+  /** Spawn order, unique within a master: Gunicorn's worker.age. */
+  readonly age: number;
+  /** Exit code or signal, once exited. */
+  readonly exitCode?: number | null;
+  readonly exitSignal?: NodeJS.Signals | null;
+}
+
+/** A worker process as hooks and plugins see it (Gunicorn passes its Worker object). */
+export interface WorkerApi {
+  readonly pid: number;
+  readonly ppid: number;
+  readonly age: number;
+  readonly settings: Settings;
+  readonly log: Logger;
+  /** Requests handled so far. */
+  readonly requestCount: number;
+  /** False once the worker has begun to stop. */
+  readonly alive: boolean;
+}
+
+/** A freshly accepted connection on its way to the HTTP layer. */
+export interface ConnectionContext {
+  socket: Duplex;
+  /** The client's address: the peer's, or the one a trusted PROXY header names. */
+  remoteAddress: string | undefined;
+  remotePort: number | undefined;
+  /** The immediate peer, never rewritten (what allow-lists check). */
+  readonly peerAddress: string | undefined;
+  /** The address this connection was accepted on, as configured (e.g. "127.0.0.1:8000"). */
+  readonly listener: string;
+  /** Set to true when the connection is over TLS. */
+  secure: boolean;
+}
+
+export function createArbiterHooks() {
+  return Object.freeze({
+    onStarting: new SyncHook<[ArbiterApi]>(['server']),
+    onReload: new SyncHook<[ArbiterApi]>(['server']),
+    whenReady: new SyncHook<[ArbiterApi]>(['server']),
+    preFork: new SyncHook<[ArbiterApi, WorkerInfo]>(['server', 'worker']),
+    postFork: new SyncHook<[ArbiterApi, WorkerInfo]>(['server', 'worker']),
+    preExec: new SyncHook<[ArbiterApi]>(['server']),
+    workerExit: new SyncHook<[ArbiterApi, WorkerInfo]>(['server', 'worker']),
+    nworkersChanged: new SyncHook<[ArbiterApi, number, number | null]>(['server', 'newValue', 'oldValue']),
+    onExit: new SyncHook<[ArbiterApi]>(['server']),
+    /** Not a Gunicorn hook: the master is about to exit; plugins flush and close here. */
+    shutdown: new AsyncParallelHook<[ArbiterApi]>(['server']),
+  });
+}
+
+export function createWorkerHooks() {
+  return Object.freeze({
+    postWorkerInit: new SyncHook<[WorkerApi]>(['worker']),
+    workerInt: new SyncHook<[WorkerApi]>(['worker']),
+    workerAbort: new SyncHook<[WorkerApi]>(['worker']),
+    preRequest: new SyncHook<[WorkerApi, IncomingMessage]>(['worker', 'req']),
+    postRequest: new SyncHook<[WorkerApi, IncomingMessage, ServerResponse]>(['worker', 'req', 'res']),
+    /**
+     * Not a Gunicorn hook: runs for every accepted connection before HTTP parsing, so a plugin
+     * can consume a preamble (the PROXY protocol) or wrap the socket. A tap that throws or
+     * rejects drops the connection.
+     */
+    connection: new AsyncSeriesWaterfallHook<[ConnectionContext]>(['connection']),
+    /** Not a Gunicorn hook: the worker is about to exit; plugins flush and close here. */
+    shutdown: new AsyncParallelHook<[WorkerApi]>(['worker']),
+  });
+}
+
+export type ArbiterHooks = ReturnType<typeof createArbiterHooks>;
+export type WorkerHooks = ReturnType<typeof createWorkerHooks>;
+
+interface InterceptableHook {
+  intercept(interceptor: { register?: (tap: { name: string; fn: (...args: unknown[]) => unknown }) => unknown }): void;
+}
+
+/**
+ * Make every synchronous hook survive a throwing tap: the error is logged with the hook and tap
+ * names and the remaining taps still run. Async hooks are left as they are: their callers
+ * decide (a failed `connection` tap drops that connection).
+ */
+export function guardSyncHooks(hooks: Readonly<Record<string, unknown>>, log: () => Logger): void {
+  for (const [hookName, hook] of Object.entries(hooks)) {
+    if (!(hook instanceof SyncHook)) continue;
+    (hook as unknown as InterceptableHook).intercept({
+      register(tap) {
+        const original = tap.fn;
+        tap.fn = (...args: unknown[]) => {
+          try {
+            return original(...args);
+          } catch (err) {
+            log().exception(err, 'Hook %s (%s) failed', hookName, tap.name);
+            return undefined;
+          }
+        };
+        return tap;
+      },
+    });
+  }
+}
+
+export { AsyncSeriesWaterfallHook };

@@ -1,0 +1,42 @@
+/**
+ * @gunicorn-ts/core: the public API for plugins (worker classes, loggers, protocol handlers)
+ * and for embedding. Everything a plugin needs is exported from here; deep imports are not
+ * part of the contract.
+ */
+export { GtsError, gtsError, isGtsError, describeError, errorTable, type GtsErrorCode } from './errors.js';
+export { TOKENS, createContainer, construct, inject, injectable, type DependencyContainer, type InjectionToken } from './container.js';
+
+export { SETTINGS, SETTINGS_BY_NAME, HOOK_SETTING_NAMES, DEFAULT_ACCESS_LOG_FORMAT, type SettingName, type SettingValues } from './settings/definitions.js';
+export type { SettingSpec, SettingSection, CliShape } from './settings/spec.js';
+export { Settings, describeSetting, type SettingEntry, type SettingSource, type SerializedSettings } from './settings/settings.js';
+export { SettingValueError, type HookFunction } from './settings/validators.js';
+
+export { loadConfig, loadWorkerSettings, ENV_ARGS_VARIABLE, type Invocation } from './config/load-config.js';
+export { readConfigFile, DEFAULT_CONFIG_FILE } from './config/config-file.js';
+
+export {
+  createArbiterHooks,
+  createWorkerHooks,
+  guardSyncHooks,
+  type ArbiterHooks,
+  type WorkerHooks,
+  type ArbiterApi,
+  type WorkerApi,
+  type WorkerInfo,
+  type ConnectionContext,
+} from './hooks/hooks.js';
+export { tapArbiterConfigHooks, tapWorkerConfigHooks, ARBITER_HOOK_BINDINGS, WORKER_HOOK_BINDINGS } from './hooks/config-hooks.js';
+
+export type { GtsPlugin, PluginContext, ArbiterPluginContext, WorkerPluginContext, PluginMeta } from './plugins/plugin.js';
+export { PluginResolver, expectClass, CORE_VERSION, type ResolvedPlugin } from './plugins/resolver.js';
+export { BUILTIN_PLUGINS, type PluginKind } from './plugins/builtins.js';
+export { loadPlugins, applyPlugins, pluginSpecs, type LoadedPlugin } from './plugins/load-plugins.js';
+
+export type { Logger, LogLevel } from './logging/logger.js';
+export { GLogger, formatLogDate } from './logging/glogging.js';
+export { createLogger, loggerSpec } from './logging/create-logger.js';
+
+export { loadApp, type LoadedApp, type AppKind, type LoadAppOptions } from './app/load-app.js';
+export { adaptFetchHandler, type FetchHandler, type NodeRequestListener } from './app/fetch-adapter.js';
+export { parseAppSpec, type AppSpec } from './app/app-spec.js';
+export { appSearchPaths } from './app/search-paths.js';

@@ -1,0 +1,145 @@
+/**
+ * The default logger (logger_class "glogging", alias "simple"), built on pino. The error log is
+ * one line per event in Gunicorn's shape, `[2026-11-24 08:11:39 +0000] [1234] [INFO] message`,
+ * written synchronously so nothing is lost when a process exits. The access log is written
+ * buffered through its own sonic-boom destination, one preformatted line per request. Both
+ * reopen on USR1 (reopenFiles), for logrotate.
+ */
+import { readFileSync } from 'node:fs';
+import { format } from 'node:util';
+import pino, { type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
+import { inject, injectable, TOKENS } from '../container.js';
+import { compileAccessLogFormat, type AccessLogInfo } from '../http/access-log.js';
+import type { Settings } from '../settings/settings.js';
+import type { Logger, LogLevel } from './logger.js';
+
+type SonicBoom = ReturnType<typeof pino.destination>;
+
+const LEVEL_VALUES: Readonly<Record<LogLevel, number>> = { debug: 20, info: 30, warning: 40, error: 50, critical: 60 };
+const LEVEL_LABELS: Readonly<Record<number, string>> = { 20: 'DEBUG', 30: 'INFO', 40: 'WARNING', 50: 'ERROR', 60: 'CRITICAL' };
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+/** `2026-11-24 08:11:39 +0000`, Gunicorn's error log date format (local time with offset). */
+export function formatLogDate(date: Date): string {
+  const offset = -date.getTimezoneOffset();
+  const sign = offset >= 0 ? '+' : '-';
+  const abs = Math.abs(offset);
+  return (
+    `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ` +
+    `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())} ${sign}${pad(Math.floor(abs / 60))}${pad(abs % 60)}`
+  );
+}
+
+/** Open a log target: "-" is stderr, anything else a file (created, appended to). */
+function openDestination(target: string, sync: boolean): SonicBoom {
+  return target === '-' ? pino.destination({ dest: 2, sync }) : pino.destination({ dest: target, sync, mkdir: true, append: true });
+}
+
+@injectable()
+export class GLogger implements Logger {
+  static readonly meta = { name: 'glogging' };
+
+  protected pino: PinoLogger<'warning' | 'critical'> | undefined;
+  protected errorDestination: SonicBoom | undefined;
+  protected accessDestination: SonicBoom | undefined;
+  protected formatAccess: ((info: AccessLogInfo) => string) | undefined;
+
+  constructor(@inject(TOKENS.Settings) protected readonly settings: Settings) {}
+
+  setup(): void {
+    const errorlog = this.settings.get('errorlog');
+    this.errorDestination = openDestination(errorlog, true);
+    const destination = this.errorDestination;
+    const lineStream: DestinationStream = {
+      write: (json: string) => {
+        destination.write(this.toLine(json));
+      },
+    };
+    this.pino = pino<'warning' | 'critical'>(
+      {
+        ...this.pinoOptionsFromLogConfig(),
+        level: this.settings.get('loglevel'),
+        customLevels: { warning: LEVEL_VALUES.warning, critical: LEVEL_VALUES.critical },
+        base: { pid: process.pid },
+      },
+      lineStream,
+    );
+    const accesslog = this.settings.get('accesslog');
+    if (accesslog !== null) {
+      this.accessDestination = openDestination(accesslog, false);
+      this.formatAccess = compileAccessLogFormat(this.settings.get('access_log_format'));
+    }
+  }
+
+  private pinoOptionsFromLogConfig(): LoggerOptions<'warning' | 'critical'> {
+    const path = this.settings.get('logconfig');
+    if (path === null) return {};
+    return JSON.parse(readFileSync(path, 'utf8')) as LoggerOptions<'warning' | 'critical'>;
+  }
+
+  /** pino hands us its JSON line; we print it in Gunicorn's shape. */
+  protected toLine(json: string): string {
+    const record = JSON.parse(json) as { level: number; time: number; pid: number; msg?: string };
+    const label = LEVEL_LABELS[record.level] ?? String(record.level);
+    return `[${formatLogDate(new Date(record.time))}] [${record.pid}] [${label}] ${record.msg ?? ''}\n`;
+  }
+
+  protected log(level: LogLevel, msg: string, args: unknown[]): void {
+    if (this.pino === undefined) {
+      // Before setup (or after a failed one) a message still reaches stderr rather than vanishing.
+      process.stderr.write(`[${formatLogDate(new Date())}] [${process.pid}] [${level.toUpperCase()}] ${format(msg, ...args)}\n`);
+      return;
+    }
+    this.pino[level](args.length === 0 ? msg : format(msg, ...args));
+  }
+
+  critical(msg: string, ...args: unknown[]): void {
+    this.log('critical', msg, args);
+  }
+  error(msg: string, ...args: unknown[]): void {
+    this.log('error', msg, args);
+  }
+  warning(msg: string, ...args: unknown[]): void {
+    this.log('warning', msg, args);
+  }
+  info(msg: string, ...args: unknown[]): void {
+    this.log('info', msg, args);
+  }
+  debug(msg: string, ...args: unknown[]): void {
+    this.log('debug', msg, args);
+  }
+
+  exception(err: unknown, msg = 'Error', ...args: unknown[]): void {
+    const detail = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    this.log('error', `${format(msg, ...args)}\n${detail}`, []);
+  }
+
+  access(info: AccessLogInfo): void {
+    if (this.accessDestination === undefined || this.formatAccess === undefined) return;
+    this.accessDestination.write(`${this.formatAccess(info)}\n`);
+  }
+
+  /** Whether an access log is configured (workers skip building access info when it is not). */
+  get accessLogEnabled(): boolean {
+    return this.accessDestination !== undefined;
+  }
+
+  reopenFiles(): void {
+    if (this.settings.get('errorlog') !== '-') this.errorDestination?.reopen();
+    if (this.settings.get('accesslog') !== '-') this.accessDestination?.reopen();
+  }
+
+  async close(): Promise<void> {
+    for (const destination of [this.accessDestination, this.errorDestination]) {
+      if (destination === undefined) continue;
+      try {
+        destination.flushSync();
+      } catch {
+        // nothing buffered, or the file is gone: nothing more can be saved
+      }
+    }
+  }
+}

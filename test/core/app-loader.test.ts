@@ -1,0 +1,121 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { loadApp, isGtsError, type LoadedApp } from '@gunicorn-ts/core';
+
+let dir: string;
+function write(rel: string, text: string): void {
+  const path = join(dir, rel);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, text);
+}
+const load = (spec: string) => loadApp(spec, { cwd: dir, searchPaths: [dir] });
+
+/** Serve a loaded app with node:http for one request and return status and body. */
+async function call(app: LoadedApp, method = 'GET', body?: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    Promise.resolve(app.listener(req, res)).catch((err: unknown) => {
+      res.statusCode = 500;
+      res.end(String(err));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    const port = (server.address() as AddressInfo).port;
+    return await new Promise((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, method, path: '/p?q=1', timeout: 5000 }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text, headers: res.headers }));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+      req.end(body);
+    });
+  } finally {
+    server.close();
+  }
+}
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gts-app-'));
+  write('esm.mjs', 'export const app = (req, res) => res.end("esm:" + req.url);');
+  write('cjs.cjs', 'module.exports = function (req, res) { res.end("cjs"); };');
+  write('defaults.mjs', 'export default (req, res) => res.end("default");');
+  write('factory.mjs', 'export function createApp() { return (req, res) => res.end("made"); }');
+  write('asyncfactory.mjs', 'export async function createApp() { return (req, res) => res.end("made async"); }');
+  write('fetchfn.mjs', 'export const app = (request) => new Response("fetch " + new URL(request.url).pathname, { status: 201, headers: { "x-a": "1" } });');
+  write('fetchobj.mjs', 'export default { async fetch(request) { const body = await request.text(); return new Response("echo:" + body); } };');
+  write('stream.mjs', `export default { fetch() {
+    let n = 0;
+    return new Response(new ReadableStream({ pull(c) { if (n < 3) c.enqueue(new TextEncoder().encode("chunk" + n++ + ";")); else c.close(); } }));
+  } };`);
+  write('server.mjs', 'import http from "node:http"; export const app = http.createServer((req, res) => res.end("from server"));');
+  write('koa-like.mjs', 'export const app = { callback() { return (req, res) => res.end("koa"); } };');
+  write('throws.mjs', 'throw new Error("kaboom at import");');
+  write('number.mjs', 'export const app = 42;');
+  write('node_modules/my-app-pkg/package.json', JSON.stringify({ name: 'my-app-pkg', type: 'module', exports: { '.': { import: './lib/index.js' } } }));
+  write('node_modules/my-app-pkg/lib/index.js', 'export const app = (req, res) => res.end("pkg");');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('app loading', () => {
+  const ok: Array<[string, string, string]> = [
+    ['esm.mjs:app', 'esm:/p?q=1', 'request-listener'],
+    ['./esm.mjs', 'esm:/p?q=1', 'request-listener'],
+    ['cjs.cjs', 'cjs', 'request-listener'],
+    ['defaults.mjs', 'default', 'request-listener'],
+    ['factory.mjs:createApp()', 'made', 'request-listener'],
+    ['asyncfactory.mjs:createApp()', 'made async', 'request-listener'],
+    ['server.mjs:app', 'from server', 'request-listener'],
+    ['koa-like.mjs:app', 'koa', 'request-listener'],
+    ['my-app-pkg:app', 'pkg', 'request-listener'],
+    ['fetchfn.mjs:app', 'fetch /p', 'fetch-handler'],
+  ];
+  for (const [spec, body, kind] of ok) {
+    test(`${spec} serves as a ${kind}`, async () => {
+      const app = await load(spec);
+      assert.equal(app.kind, kind);
+      const res = await call(app);
+      assert.equal(res.body, body);
+    });
+  }
+
+  test('a fetch handler sets status and headers and reads the request body', async () => {
+    const fn = await call(await load('fetchfn.mjs:app'));
+    assert.equal(fn.status, 201);
+    assert.equal(fn.headers['x-a'], '1');
+    const echo = await call(await load('fetchobj.mjs'), 'POST', 'hello body');
+    assert.equal(echo.body, 'echo:hello body');
+  });
+
+  test('a fetch handler streams its response body', async () => {
+    const res = await call(await load('stream.mjs'));
+    assert.equal(res.body, 'chunk0;chunk1;chunk2;');
+  });
+
+  const failures: Array<[string, string, RegExp]> = [
+    ['missing.js:app', 'GTS_ERR_APP_NOT_FOUND', /App module "missing\.js" not found; tried:/],
+    ['no-such-package:app', 'GTS_ERR_APP_NOT_FOUND', /no-such-package/],
+    ['esm.mjs:nope', 'GTS_ERR_APP_EXPORT_NOT_FOUND', /has no export "nope" \(exports: app\)/],
+    ['throws.mjs:app', 'GTS_ERR_APP_LOAD', /kaboom at import/],
+    ['number.mjs:app', 'GTS_ERR_APP_INVALID', /found a number \(42\)/],
+    ['esm.mjs:not valid', 'GTS_ERR_APP_SPEC', /not an export name/],
+    ['', 'GTS_ERR_APP_SPEC', /empty/],
+  ];
+  for (const [spec, code, message] of failures) {
+    test(`${JSON.stringify(spec)} fails with ${code}`, async () => {
+      await assert.rejects(load(spec), (err: unknown) => {
+        assert.ok(isGtsError(err), String(err));
+        assert.equal(err.code, code);
+        assert.match(err.message, message);
+        return true;
+      });
+    });
+  }
+});

@@ -1,0 +1,92 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const bin = join(repo, 'core', 'dist', 'cli', 'bin.js');
+const coreVersion = (JSON.parse(readFileSync(join(repo, 'core', 'package.json'), 'utf8')) as { version: string }).version;
+
+let dir: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gts-cli-'));
+  writeFileSync(join(dir, 'app.mjs'), 'export const app = (req, res) => res.end("ok");');
+  writeFileSync(join(dir, 'broken.mjs'), 'throw new Error("app exploded at import");');
+  writeFileSync(join(dir, 'conf.mjs'), 'export const workers = 3;');
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd: dir,
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('gunicorn-ts command line', () => {
+  test('--version prints the core version', () => {
+    const r = run(['--version']);
+    assert.equal(r.status, 0);
+    assert.equal(r.stdout.trim(), coreVersion);
+  });
+
+  test('--help is generated from the registry', () => {
+    const r = run(['--help']);
+    assert.equal(r.status, 0);
+    for (const flag of ['-w, --workers <INT>', '-k, --worker-class <STRING>', '--limit-request-line <INT>', '--preload', '--check-config', '--print-config']) {
+      assert.ok(r.stdout.includes(flag), `help mentions ${flag}`);
+    }
+  });
+
+  const usageErrors: Array<[string[], RegExp]> = [
+    [['-w', 'abc', 'app.mjs:app'], /workers \(-w, --workers\): "abc" is not an integer/],
+    [['-b', 'host:99999', 'app.mjs:app'], /port "99999"/],
+    [['--limit-request-line', '9000', 'app.mjs:app'], /limit_request_line .* between 0 and 8190/],
+    [['--no-such-flag', 'app.mjs:app'], /unknown option '--no-such-flag'/],
+    [['--paste', 'x.ini', 'app.mjs:app'], /paste .*not supported.*Python format/],
+    [[], /No application module specified/],
+  ];
+  for (const [args, message] of usageErrors) {
+    test(`${args.join(' ') || '(no arguments)'} exits 2 with one clear line`, () => {
+      const r = run(args);
+      assert.equal(r.status, 2);
+      const lines = r.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `one line, got: ${r.stderr}`);
+      assert.match(lines[0] ?? '', message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+
+  test('--print-config shows values and their sources', () => {
+    const r = run(['-c', 'conf.mjs', '--timeout', '12', '--print-config'], { GUNICORN_TS_CMD_ARGS: '--keep-alive 9' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^workers\s+= 3\s+\(config file .*conf\.mjs\)$/m);
+    assert.match(r.stdout, /^timeout\s+= 12\s+\(command line\)$/m);
+    assert.match(r.stdout, /^keepalive\s+= 9\s+\(GUNICORN_TS_CMD_ARGS\)$/m);
+    assert.match(r.stdout, /^graceful_timeout\s+= 30\s+\(default\)$/m);
+  });
+
+  test('--check-config loads the app and exits 0', () => {
+    const r = run(['--check-config', 'app.mjs:app']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Config OK: app app\.mjs:app \(request listener\)/);
+  });
+
+  test('--check-config fails with the app error and the app-load exit code', () => {
+    const r = run(['--check-config', 'broken.mjs:app']);
+    assert.equal(r.status, 4);
+    assert.match(r.stderr, /app exploded at import/);
+  });
+
+  test('--check-config fails on a worker class that cannot be resolved', () => {
+    const r = run(['--check-config', '-k', 'nonexistent-worker', 'app.mjs:app']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /Cannot resolve worker class "nonexistent-worker"; tried:/);
+  });
+});

@@ -1,0 +1,841 @@
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { AccessLogInfo } from './access-log.js';
+import { ChunkedDecoder } from './chunked-decoder.js';
+import { CR, LF } from './char-tables.js';
+import { buildErrorResponse } from './error-response.js';
+import { HttpErrorCode, HttpProtocolError } from './errors.js';
+import { RequestHeadParser } from './head-parser.js';
+import { kNeedDrain, type RequestInternals, type ResponseInternals } from './node-internals.js';
+import {
+  resolveLimits,
+  type EffectiveLimits,
+  type HttpCallbacks,
+  type HttpProtocolOptions,
+  type RequestListener,
+} from './options.js';
+import { BODY_CHUNKED, BODY_LENGTH, resolveRequestFraming, type BodyKind } from './request-framing.js';
+import { HttpRequest, setHeaderLines, type RequestBodySource } from './request.js';
+import { HttpResponse, kResponseState, type ResponseOwner } from './response.js';
+import { SchemeResolver } from './scheme.js';
+
+/** The socket types a connection can run on: TCP, TLS, or a Duplex such as a PROXY-protocol wrapper. */
+export type HttpSocket = (Socket | Duplex) & {
+  remoteAddress?: string | undefined;
+  encrypted?: boolean;
+  setNoDelay?(noDelay?: boolean): unknown;
+  _httpMessage?: unknown;
+};
+
+/** Parsed requests whose responses are not written yet; past this we stop reading. */
+const MAX_PIPELINED_REQUESTS = 16;
+/** Unread request body we still read and discard after the response to keep the connection. */
+const DRAIN_LIMIT_BYTES = 64 * 1024;
+/** After our last byte we keep reading (and discarding) this long, so no RST eats the response. */
+const LINGER_MS = 2000;
+/** Longest wait for an in-flight request on an idle connection during a graceful shutdown. */
+const MAX_SHUTDOWN_GRACE_MS = 1000;
+
+// Input states.
+const READ_HEAD = 0;
+const READ_BODY_LENGTH = 1;
+const READ_BODY_CHUNKED = 2;
+const READ_NOTHING = 3;
+
+// Deadline kinds.
+const NO_DEADLINE = 0;
+const HEADERS_DEADLINE = 1;
+const BODY_DEADLINE = 2;
+const IDLE_DEADLINE = 3;
+const SHUTDOWN_GRACE = 4;
+const LINGER_DEADLINE = 5;
+
+/** Shared, per-options derived state: computed once, not per connection. */
+interface ProtocolConfig {
+  limits: EffectiveLimits;
+  scheme: SchemeResolver;
+}
+const configs = new WeakMap<HttpProtocolOptions, ProtocolConfig>();
+
+function configFor(options: HttpProtocolOptions): ProtocolConfig {
+  let config = configs.get(options);
+  if (config === undefined) {
+    config = {
+      limits: resolveLimits(options),
+      scheme: new SchemeResolver(options.secureSchemeHeaders, options.forwardedAllowIps),
+    };
+    configs.set(options, config);
+  }
+  return config;
+}
+
+/** One request/response pair on the connection. */
+class Exchange implements RequestBodySource {
+  readonly req: HttpRequest;
+  readonly res: HttpResponse;
+  bodyKind: BodyKind = 0;
+  /** Body bytes still expected (Content-Length framing). */
+  remaining = 0;
+  decoder: ChunkedDecoder | null = null;
+  bodyDone = false;
+  expectContinue = false;
+  sent100 = false;
+  /** req.push() returned false: the app has enough buffered. */
+  readPaused = false;
+  responseFinished = false;
+  /** Body bytes read after the response finished (drained, not delivered). */
+  drained = 0;
+  startTime = 0;
+  startHr = 0n;
+
+  constructor(
+    private readonly connection: HttpConnection,
+    socket: HttpSocket,
+    readonly target: string,
+  ) {
+    this.req = new HttpRequest(socket as Socket, this);
+    this.res = undefined as unknown as HttpResponse;
+  }
+
+  setResponse(res: HttpResponse): void {
+    (this as { res: HttpResponse }).res = res;
+  }
+
+  onBodyRead(): void {
+    this.connection.onBodyRead(this);
+  }
+
+  onRequestDestroyed(): void {
+    this.connection.onRequestDestroyed(this);
+  }
+}
+
+function emitResponseClose(res: HttpResponse): void {
+  const internals = res as HttpResponse & ResponseInternals;
+  if (!internals._closed) {
+    internals.destroyed = true;
+    internals._closed = true;
+    res.emit('close');
+  }
+}
+
+function connectionResetError(): Error {
+  const err = new Error('aborted') as Error & { code: string };
+  err.code = 'ECONNRESET';
+  return err;
+}
+
+/**
+ * HTTP/1.1 server side of one connection: strict request parsing, in-order responses,
+ * keep-alive, timeouts and graceful drain. Emits 'close' once the socket is closed.
+ */
+export class HttpConnection extends EventEmitter implements ResponseOwner {
+  readonly serverHeader: string;
+  readonly recordResponseHeaders: boolean;
+
+  private readonly socket: HttpSocket;
+  private readonly config: ProtocolConfig;
+  private readonly head: RequestHeadParser;
+  private inputState = READ_HEAD;
+  /** Bytes of an incomplete line (head or chunk line), none containing LF. */
+  private partial: Buffer[] = [];
+  private partialLength = 0;
+  /** Input held back while too many responses are pending. */
+  private stalled: Buffer | null = null;
+  /** First byte of the current head seen (starts the headers deadline). */
+  private headStarted = false;
+  /** The exchange whose body is being read. */
+  private bodyExchange: Exchange | null = null;
+  /** Exchanges whose responses are not finished, in request order. */
+  private readonly queue: Exchange[] = [];
+  /** No request after those already parsed will be read. */
+  private noMoreRequests = false;
+  private shuttingDown = false;
+  /** We have decided to close: output ends, input is discarded. */
+  private closing = false;
+  private closed = false;
+  private started = false;
+  private pendingError: HttpProtocolError | null = null;
+  private readingPaused = false;
+  private trustedPeer = false;
+  private isTls = false;
+
+  private deadlineKind = NO_DEADLINE;
+  private deadlineAt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
+
+  constructor(
+    socket: HttpSocket,
+    private readonly listener: RequestListener,
+    private readonly options: HttpProtocolOptions,
+    private readonly callbacks: HttpCallbacks,
+  ) {
+    super();
+    this.socket = socket;
+    this.config = configFor(options);
+    this.head = new RequestHeadParser(this.config.limits);
+    this.serverHeader = options.serverHeader;
+    this.recordResponseHeaders = callbacks.onResponse !== undefined;
+  }
+
+  /** A request is being received or answered. */
+  get busy(): boolean {
+    return this.queue.length > 0 || this.bodyExchange !== null || this.headStarted;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const socket = this.socket;
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onSocketError);
+    socket.on('close', this.onClose);
+    socket.on('drain', this.onDrain);
+    if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
+    this.trustedPeer = this.config.scheme.isTrustedPeer(socket.remoteAddress);
+    this.isTls = socket.encrypted === true;
+    if (socket.destroyed) {
+      process.nextTick(this.onClose);
+      return;
+    }
+    if (this.shuttingDown) {
+      this.setDeadline(SHUTDOWN_GRACE, Math.min(this.options.keepAliveTimeoutMs, MAX_SHUTDOWN_GRACE_MS));
+    } else {
+      // A new connection must send its first request head within the headers timeout.
+      this.setDeadline(HEADERS_DEADLINE, this.options.headersTimeoutMs);
+    }
+  }
+
+  /**
+   * Graceful drain. Requests already received are answered; the last response whose head is
+   * still to be written says `Connection: close`, and a request that arrives after shutdown is
+   * answered with close. A connection that is (or becomes) idle with its last response having
+   * said keep-alive is not closed at once: the client may have a request in flight, and closing
+   * would make it fail; it waits a short grace, min(keepAliveTimeoutMs, 1 s), for it.
+   */
+  shutdown(): void {
+    if (this.shuttingDown || this.closed) return;
+    this.shuttingDown = true;
+    if (!this.started || this.closing) return;
+    if (this.queue.length === 0 && this.bodyExchange === null && !this.headStarted) this.setIdleDeadline();
+  }
+
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  // ---------------------------------------------------------------- input
+
+  private readonly onData = (chunk: Buffer): void => {
+    if (this.closing || this.inputState === READ_NOTHING) return;
+    if (this.stalled !== null) {
+      this.stalled = Buffer.concat([this.stalled, chunk]);
+      return;
+    }
+    if (this.partialLength > 0) {
+      if (chunk.indexOf(LF) === -1) {
+        this.partial.push(chunk);
+        this.partialLength += chunk.length;
+        try {
+          this.checkPartialLine();
+        } catch (err) {
+          this.onInputError(err);
+        }
+        return;
+      }
+      this.partial.push(chunk);
+      chunk = Buffer.concat(this.partial, this.partialLength + chunk.length);
+      this.partial = [];
+      this.partialLength = 0;
+    }
+    this.consume(chunk);
+  };
+
+  private checkPartialLine(): void {
+    if (this.inputState === READ_HEAD) {
+      this.head.checkIncompleteLine(this.partial[0]![0]!, this.partialLength);
+    } else if (this.bodyExchange?.decoder) {
+      this.bodyExchange.decoder.checkIncompleteLine(this.partialLength);
+    }
+  }
+
+  private keepPartial(rest: Buffer): void {
+    this.partial.push(rest);
+    this.partialLength += rest.length;
+  }
+
+  /**
+   * Protocol errors become error responses; anything else was thrown by app code that ran
+   * synchronously from req.push() ('data' handlers): reported, and the connection ends.
+   */
+  private onInputError(err: unknown): void {
+    if (err instanceof HttpProtocolError) {
+      this.onProtocolError(err);
+    } else {
+      this.reportAppError(err, this.bodyExchange?.req);
+      this.destroy();
+    }
+  }
+
+  private consume(buf: Buffer): void {
+    try {
+      this.consumeFrom(buf, 0);
+    } catch (err) {
+      this.onInputError(err);
+    }
+    this.updateReading();
+  }
+
+  private consumeFrom(buf: Buffer, start: number): void {
+    const end = buf.length;
+    let pos = start;
+    while (pos < end && !this.closing && !this.socket.destroyed) {
+      switch (this.inputState) {
+        case READ_HEAD: {
+          if (this.noMoreRequests) {
+            this.stopReadingRequests();
+            return;
+          }
+          if (this.queue.length >= MAX_PIPELINED_REQUESTS) {
+            this.stalled = buf.subarray(pos);
+            return;
+          }
+          if (!this.headStarted) this.onHeadStarted();
+          pos = this.head.execute(buf, pos);
+          if (!this.head.complete) {
+            if (pos < end) this.keepPartial(buf.subarray(pos));
+            return;
+          }
+          this.dispatch();
+          break;
+        }
+        case READ_BODY_LENGTH: {
+          const ex = this.bodyExchange!;
+          const available = end - pos;
+          const take = available < ex.remaining ? available : ex.remaining;
+          ex.remaining -= take;
+          const data = buf.subarray(pos, pos + take);
+          pos += take;
+          this.deliverBody(ex, data);
+          if (ex.remaining === 0 && !this.closing) this.completeBody(ex, null);
+          break;
+        }
+        case READ_BODY_CHUNKED: {
+          const ex = this.bodyExchange!;
+          const decoder = ex.decoder!;
+          pos = decoder.execute(buf, pos, (data) => this.deliverBody(ex, data));
+          if (this.closing) return;
+          if (decoder.done) {
+            this.completeBody(ex, decoder.rawTrailers);
+          } else if (pos < end) {
+            this.keepPartial(buf.subarray(pos));
+            return;
+          }
+          break;
+        }
+        default:
+          return;
+      }
+    }
+  }
+
+  private onHeadStarted(): void {
+    this.headStarted = true;
+    // A new connection's first head is due headersTimeoutMs after accept, not after its first
+    // byte (else waiting before that byte would double the time a slow client gets).
+    if (this.deadlineKind !== HEADERS_DEADLINE) this.setDeadline(HEADERS_DEADLINE, this.options.headersTimeoutMs);
+  }
+
+  /** The head is complete: validate it, build req/res, call the app. */
+  private dispatch(): void {
+    const head = this.head;
+    const framing = resolveRequestFraming(head);
+    this.headStarted = false;
+
+    const ex = new Exchange(this, this.socket, head.target);
+    const req = ex.req;
+    req.method = head.method;
+    req.url = framing.url;
+    req.httpVersionMajor = 1;
+    req.httpVersionMinor = head.versionMinor;
+    req.httpVersion = head.versionMinor === 1 ? '1.1' : '1.0';
+    setHeaderLines(req, head.rawHeaders);
+    if (framing.hostOverride !== undefined) req.headers.host = framing.hostOverride;
+    req.scheme = this.isTls ? 'https' : this.trustedPeer ? this.config.scheme.schemeFromHeaders(head.rawHeaders) : 'http';
+    head.reset();
+
+    const res = new HttpResponse(req, this);
+    ex.setResponse(res);
+    const persistent = framing.persistent && this.options.keepAlive && !this.shuttingDown;
+    res.shouldKeepAlive = persistent;
+    if (!persistent) this.noMoreRequests = true;
+    if (this.recordResponseHeaders) {
+      ex.startTime = Date.now();
+      ex.startHr = process.hrtime.bigint();
+    }
+    res.on('finish', () => this.onResponseFinish(ex));
+    this.queue.push(ex);
+    if (this.queue.length === 1) res.assignSocket(this.socket as Socket);
+
+    ex.bodyKind = framing.bodyKind;
+    ex.expectContinue = framing.expectContinue;
+    if (framing.bodyKind === BODY_LENGTH) {
+      ex.remaining = framing.contentLength;
+      this.bodyExchange = ex;
+      this.inputState = READ_BODY_LENGTH;
+    } else if (framing.bodyKind === BODY_CHUNKED) {
+      ex.decoder = new ChunkedDecoder(this.config.limits);
+      this.bodyExchange = ex;
+      this.inputState = READ_BODY_CHUNKED;
+    } else {
+      ex.bodyDone = true;
+      req.complete = true;
+      req.push(null);
+    }
+    if (this.bodyExchange === ex && !ex.expectContinue) this.setDeadline(BODY_DEADLINE, this.options.bodyTimeoutMs);
+    else this.clearDeadline();
+
+    this.invokeApp(ex);
+  }
+
+  private invokeApp(ex: Exchange): void {
+    try {
+      this.callbacks.onRequest?.(ex.req, ex.res);
+      const result = this.listener(ex.req, ex.res);
+      if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+        (result as PromiseLike<unknown>).then(undefined, (err: unknown) => this.onAppFailure(ex, err));
+      }
+    } catch (err) {
+      this.onAppFailure(ex, err);
+    }
+  }
+
+  private deliverBody(ex: Exchange, data: Buffer): void {
+    if (data.length === 0) return;
+    if (ex.responseFinished) {
+      // Draining a body the app did not read, to keep the connection: bounded.
+      ex.drained += data.length;
+      if (ex.drained > DRAIN_LIMIT_BYTES) {
+        this.closeGracefully();
+        return;
+      }
+    }
+    this.refreshBodyDeadline(ex);
+    const req = ex.req;
+    if (req.destroyed) return;
+    if (!req.push(data) && !ex.readPaused) {
+      ex.readPaused = true;
+      this.clearDeadline();
+    }
+  }
+
+  private completeBody(ex: Exchange, rawTrailers: string[] | null): void {
+    ex.bodyDone = true;
+    ex.readPaused = false;
+    this.bodyExchange = null;
+    this.inputState = READ_HEAD;
+    const req = ex.req;
+    req.complete = true;
+    if (rawTrailers !== null && rawTrailers.length > 0) setHeaderLines(req, rawTrailers);
+    if (!req.destroyed) req.push(null);
+    if (this.noMoreRequests) {
+      this.stopReadingRequests();
+      if (this.queue.length === 0) this.finishConnection();
+    } else if (this.queue.length === 0) {
+      this.setIdleDeadline();
+    } else {
+      this.clearDeadline();
+    }
+  }
+
+  /** Nothing after the current requests will be read (their bodies still are). */
+  private stopReadingRequests(): void {
+    if (this.inputState === READ_HEAD) this.inputState = READ_NOTHING;
+    this.partial = [];
+    this.partialLength = 0;
+    this.stalled = null;
+    this.headStarted = false;
+  }
+
+  /** Pause the socket while the app has enough body buffered or responses pile up. */
+  private updateReading(): void {
+    if (this.closed) return;
+    const pause = !this.closing && (this.stalled !== null || (this.bodyExchange?.readPaused ?? false));
+    if (pause === this.readingPaused) return;
+    this.readingPaused = pause;
+    if (pause) this.socket.pause();
+    else this.socket.resume();
+  }
+
+  /** From req._read: the app wants body bytes. */
+  onBodyRead(ex: Exchange): void {
+    if (this.closed) return;
+    const res = ex.res as HttpResponse & ResponseInternals;
+    if (ex.expectContinue && !ex.sent100 && !ex.bodyDone && res._header === null && !this.closing) {
+      // RFC 9110 §10.1.1: 100 Continue only once the app actually wants the body.
+      ex.sent100 = true;
+      res.writeContinue();
+      if (ex === this.bodyExchange) this.setDeadline(BODY_DEADLINE, this.options.bodyTimeoutMs);
+    }
+    if (ex.readPaused) {
+      ex.readPaused = false;
+      if (ex === this.bodyExchange) this.setDeadline(BODY_DEADLINE, this.options.bodyTimeoutMs);
+      this.updateReading();
+    }
+  }
+
+  /** From req._destroy: the app gave up on the request. An unread body makes the connection unusable. */
+  onRequestDestroyed(ex: Exchange): void {
+    if (this.closed || ex.bodyDone) return;
+    ex.res[kResponseState].forceClose = true;
+    this.noMoreRequests = true;
+    ex.readPaused = false;
+    if (ex.responseFinished) this.closeGracefully();
+    else this.updateReading();
+  }
+
+  // ---------------------------------------------------------------- output
+
+  mustCloseAfter(res: HttpResponse): boolean {
+    let ex: Exchange | undefined;
+    for (const e of this.queue) {
+      if (e.res === res) {
+        ex = e;
+        break;
+      }
+    }
+    if (ex === undefined) return true;
+    if (this.closing || !this.options.keepAlive) return true;
+    const isLast = this.queue[this.queue.length - 1] === ex;
+    // The last request we will answer says so.
+    if (this.noMoreRequests && isLast) return true;
+    // Draining: nothing else has started arriving, so this is the last response.
+    if (this.shuttingDown && isLast && !this.headStarted && this.stalled === null && this.bodyExchange === null) return true;
+    if (!ex.bodyDone) {
+      // The client may not send a body it was not asked for (RFC 9110 §10.1.1).
+      if (ex.expectContinue && !ex.sent100) return true;
+      if (ex.bodyKind === BODY_LENGTH && ex.remaining > DRAIN_LIMIT_BYTES) return true;
+    }
+    return false;
+  }
+
+  reportResponseError(res: HttpResponse, err: Error): void {
+    this.reportAppError(err, res.req);
+  }
+
+  private reportAppError(err: unknown, req: HttpRequest | undefined): void {
+    try {
+      this.callbacks.onAppError(err, req);
+    } catch {
+      // The error reporter failing must not take the connection down with it.
+    }
+  }
+
+  private onAppFailure(ex: Exchange, err: unknown): void {
+    this.reportAppError(err, ex.req);
+    if (this.closed) return;
+    const res = ex.res as HttpResponse & ResponseInternals;
+    if (res._header === null && !res.finished) {
+      this.respondInstead(ex, 500, 'Internal Server Error');
+    } else if (!ex.responseFinished) {
+      // The head is out: closing is the only way to tell the client the response is broken.
+      this.destroy();
+    }
+  }
+
+  /** Answers an exchange ourselves (app failure, bad body) and closes after it. */
+  private respondInstead(ex: Exchange, status: number, detail: string): void {
+    const res = ex.res as HttpResponse & ResponseInternals;
+    try {
+      res[kResponseState].forceClose = true;
+      for (const name of res.getHeaderNames()) res.removeHeader(name);
+      res._removedConnection = false;
+      res._removedContLen = false;
+      res._removedTE = false;
+      res.statusMessage = '';
+      const body = `${status} ${detail}\n`;
+      res.writeHead(status, {
+        'Content-Type': 'text/plain; charset=utf-8',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      res.end(body);
+    } catch (err) {
+      this.reportAppError(err, ex.req);
+      this.destroy();
+    }
+  }
+
+  private onResponseFinish(ex: Exchange): void {
+    if (ex.responseFinished) return;
+    ex.responseFinished = true;
+    const index = this.queue.indexOf(ex);
+    if (index !== -1) this.queue.splice(index, 1);
+    const res = ex.res as HttpResponse & ResponseInternals;
+    const req = ex.req as HttpRequest & RequestInternals;
+    if (this.socket._httpMessage === res) res.detachSocket(this.socket);
+    process.nextTick(emitResponseClose, res);
+    if (!ex.bodyDone && !req._consuming && !req._readableState.resumeScheduled) req._dump();
+    if (this.callbacks.onResponse !== undefined) this.notifyResponse(ex);
+    if (this.closed) return;
+
+    const state = res[kResponseState];
+    const mustClose =
+      res._last ||
+      state.lengthMismatch ||
+      state.forceClose ||
+      this.closing ||
+      (!ex.bodyDone && (ex.expectContinue && !ex.sent100 || (ex.bodyKind === BODY_LENGTH && ex.remaining > DRAIN_LIMIT_BYTES)));
+    if (mustClose) {
+      this.finishConnection();
+      return;
+    }
+    const next = this.queue[0];
+    if (next !== undefined) {
+      next.res.assignSocket(this.socket as Socket);
+    } else if (this.noMoreRequests && (ex.bodyDone || this.bodyExchange === null)) {
+      this.finishConnection();
+      return;
+    } else if (!ex.bodyDone) {
+      this.setDeadline(BODY_DEADLINE, this.options.bodyTimeoutMs);
+    } else if (!this.headStarted) {
+      this.setIdleDeadline();
+    }
+    if (this.stalled !== null && this.queue.length < MAX_PIPELINED_REQUESTS) {
+      const held = this.stalled;
+      this.stalled = null;
+      this.consume(held);
+    } else {
+      this.updateReading();
+    }
+  }
+
+  private notifyResponse(ex: Exchange): void {
+    const { req, res } = ex;
+    const state = res[kResponseState];
+    const info: AccessLogInfo = {
+      remoteAddress: this.socket.remoteAddress,
+      method: req.method ?? '',
+      target: ex.target,
+      httpVersion: req.httpVersion,
+      status: res.statusCode,
+      responseBodyBytes: state.bodyBytes,
+      requestHeaders: req.rawHeaders,
+      responseHeaders: state.sentHeaders ?? [],
+      startTime: ex.startTime,
+      durationMicros: Number((process.hrtime.bigint() - ex.startHr) / 1000n),
+      pid: process.pid,
+    };
+    try {
+      this.callbacks.onResponse!(req, res, info);
+    } catch (err) {
+      this.reportAppError(err, req);
+    }
+  }
+
+  /** All responses are out and no more will come: write a pending error if any, then close. */
+  private finishConnection(): void {
+    if (this.closing || this.closed) return;
+    if (this.pendingError !== null) {
+      const err = this.pendingError;
+      this.pendingError = null;
+      this.socket.write(buildErrorResponse(err.status, err.message, this.serverHeader));
+    }
+    this.closeGracefully();
+  }
+
+  /** End our side after what is queued, keep reading (discarding) a while, then destroy. */
+  private closeGracefully(): void {
+    if (this.closing || this.closed) return;
+    this.closing = true;
+    this.inputState = READ_NOTHING;
+    this.partial = [];
+    this.partialLength = 0;
+    this.stalled = null;
+    this.headStarted = false;
+    if (this.readingPaused) {
+      this.readingPaused = false;
+      this.socket.resume();
+    }
+    this.socket.end();
+    this.setDeadline(LINGER_DEADLINE, LINGER_MS);
+  }
+
+  private onProtocolError(err: HttpProtocolError): void {
+    if (this.closing || this.closed) return;
+    const ex = this.bodyExchange;
+    this.noMoreRequests = true;
+    this.bodyExchange = null;
+    this.inputState = READ_NOTHING;
+    this.stopReadingRequests();
+    if (ex !== null) {
+      // The body of a request the app already has is malformed. Its request is aborted when
+      // the connection closes (after our answer is out), as Node does for a reset.
+      const res = ex.res as HttpResponse & ResponseInternals;
+      ex.readPaused = false;
+      if (ex.responseFinished) {
+        if (this.queue.length === 0) this.closeGracefully();
+      } else if (res._header === null && !res.finished) {
+        this.respondInstead(ex, err.status, err.message);
+      } else {
+        this.destroy();
+      }
+      return;
+    }
+    if (this.queue.length === 0) {
+      this.pendingError = err;
+      this.finishConnection();
+    } else {
+      // Earlier requests are still being answered; the error response goes after them.
+      this.pendingError = err;
+    }
+  }
+
+  // ---------------------------------------------------------------- socket events
+
+  private readonly onEnd = (): void => {
+    if (this.closing) {
+      this.socket.destroy();
+      return;
+    }
+    if (this.bodyExchange !== null) {
+      // The client stopped in the middle of a body: the request cannot complete.
+      this.destroy();
+      return;
+    }
+    if (this.inputState === READ_HEAD && this.headStarted && this.hasMeaningfulPartialHead()) {
+      this.onProtocolError(new HttpProtocolError(HttpErrorCode.INCOMPLETE_REQUEST));
+      return;
+    }
+    this.noMoreRequests = true;
+    this.stopReadingRequests();
+    if (this.queue.length === 0) this.finishConnection();
+  };
+
+  /** Bytes other than empty lines have been received for the current head. */
+  private hasMeaningfulPartialHead(): boolean {
+    if (this.head.hasRequestLine) return true;
+    for (const piece of this.partial) {
+      for (let i = 0; i < piece.length; i++) {
+        const c = piece[i];
+        if (c !== CR && c !== LF) return true;
+      }
+    }
+    return false;
+  }
+
+  private readonly onSocketError = (): void => {
+    // ECONNRESET, EPIPE, TLS alerts...: nothing can be answered any more.
+    this.socket.destroy();
+  };
+
+  private readonly onDrain = (): void => {
+    const res = this.socket._httpMessage as (HttpResponse & ResponseInternals) | null | undefined;
+    if (res && !res.finished && res[kNeedDrain]) {
+      res[kNeedDrain] = false;
+      res.emit('drain');
+    }
+  };
+
+  private readonly onClose = (): void => {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing = true;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.deadlineKind = NO_DEADLINE;
+    const pending = this.queue.splice(0);
+    const aborted = new Set<Exchange>(pending);
+    if (this.bodyExchange !== null) aborted.add(this.bodyExchange);
+    this.bodyExchange = null;
+    for (const ex of aborted) {
+      // Like Node's abortIncoming: a request whose exchange did not finish is aborted, so apps
+      // waiting on it (long polls, uploads) hear 'aborted'/'close'.
+      if (!ex.req.destroyed) ex.req.destroy(connectionResetError());
+      if (!ex.responseFinished && this.socket._httpMessage !== ex.res) emitResponseClose(ex.res);
+    }
+    this.emit('close');
+  };
+
+  // ---------------------------------------------------------------- deadlines
+
+  private setIdleDeadline(): void {
+    if (this.shuttingDown) {
+      this.setDeadline(SHUTDOWN_GRACE, Math.min(this.options.keepAliveTimeoutMs, MAX_SHUTDOWN_GRACE_MS));
+    } else {
+      this.setDeadline(IDLE_DEADLINE, this.options.keepAliveTimeoutMs);
+    }
+  }
+
+  private refreshBodyDeadline(ex: Exchange): void {
+    if (ex === this.bodyExchange && !ex.readPaused) {
+      this.deadlineKind = BODY_DEADLINE;
+      this.deadlineAt = Date.now() + this.options.bodyTimeoutMs;
+      if (this.timer === null) this.armTimer(this.deadlineAt);
+    }
+  }
+
+  /**
+   * One timer per connection, re-armed lazily: moving a deadline later costs a Date.now(), not
+   * a clearTimeout/setTimeout pair per request.
+   */
+  private setDeadline(kind: number, ms: number): void {
+    this.deadlineKind = kind;
+    this.deadlineAt = Date.now() + ms;
+    if (this.timer === null || this.timerAt > this.deadlineAt) this.armTimer(this.deadlineAt);
+  }
+
+  private clearDeadline(): void {
+    this.deadlineKind = NO_DEADLINE;
+  }
+
+  private armTimer(at: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
+  }
+
+  private readonly onTimer = (): void => {
+    this.timer = null;
+    if (this.closed || this.deadlineKind === NO_DEADLINE) return;
+    const now = Date.now();
+    if (now < this.deadlineAt) {
+      this.armTimer(this.deadlineAt);
+      return;
+    }
+    const kind = this.deadlineKind;
+    this.deadlineKind = NO_DEADLINE;
+    this.onDeadline(kind);
+  };
+
+  private onDeadline(kind: number): void {
+    switch (kind) {
+      case HEADERS_DEADLINE:
+        if (this.inputState !== READ_HEAD || this.closing) return;
+        if (this.headStarted && this.hasMeaningfulPartialHead()) {
+          this.onProtocolError(new HttpProtocolError(HttpErrorCode.REQUEST_TIMEOUT));
+        } else if (this.queue.length === 0) {
+          this.closeGracefully();
+        } else {
+          this.noMoreRequests = true;
+          this.stopReadingRequests();
+        }
+        return;
+      case BODY_DEADLINE:
+        // No body byte for bodyTimeoutMs: a stalled client holds a worker slot; drop it.
+        this.destroy();
+        return;
+      case IDLE_DEADLINE:
+      case SHUTDOWN_GRACE:
+        if (this.queue.length === 0 && this.bodyExchange === null && !this.headStarted) this.closeGracefully();
+        return;
+      case LINGER_DEADLINE:
+        this.socket.destroy();
+        return;
+    }
+  }
+}

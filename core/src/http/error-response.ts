@@ -1,0 +1,21 @@
+import { STATUS_CODES } from 'node:http';
+import { httpDate } from './http-date.js';
+
+/**
+ * A complete response we produce ourselves (bad request, timeout, ...): always
+ * `Connection: close`, a Date, our Server header and a short text body that never echoes input.
+ */
+export function buildErrorResponse(status: number, detail: string, serverHeader: string): string {
+  const reason = STATUS_CODES[status] ?? 'Error';
+  const body = `${status} ${reason}\n${detail}\n`;
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\n` +
+    `Server: ${serverHeader}\r\n` +
+    `Date: ${httpDate()}\r\n` +
+    'Connection: close\r\n' +
+    'Content-Type: text/plain; charset=utf-8\r\n' +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+    '\r\n' +
+    body
+  );
+}

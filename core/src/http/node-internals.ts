@@ -1,0 +1,54 @@
+import { IncomingMessage, OutgoingMessage, ServerResponse } from 'node:http';
+
+/**
+ * The private parts of Node 20's http objects we depend on (lib/_http_outgoing.js,
+ * lib/_http_incoming.js, lib/_http_server.js). Kept in one place so that a Node upgrade that
+ * changes them breaks in one file.
+ */
+
+function findSymbol(target: object, description: string): symbol {
+  const found = Object.getOwnPropertySymbols(target).find((s) => s.description === description);
+  if (found === undefined) throw new Error(`gunicorn-ts: Node's http internals changed (no ${description} symbol)`);
+  return found;
+}
+
+const probe = new OutgoingMessage();
+/** OutgoingMessage's header map: { lowercase name: [name as set, value] } or null. */
+export const kOutHeaders: unique symbol = findSymbol(probe, 'kOutHeaders') as never;
+/** OutgoingMessage's "a write returned false" flag, cleared by whoever emits 'drain'. */
+export const kNeedDrain: unique symbol = findSymbol(probe, 'kNeedDrain') as never;
+
+export type OutHeaderMap = Record<string, [string, unknown]>;
+
+/** Private OutgoingMessage/ServerResponse state used by the strict response writer. */
+export interface ResponseInternals extends ServerResponse {
+  [kOutHeaders]: OutHeaderMap | null;
+  [kNeedDrain]: boolean;
+  _header: string | null;
+  _headerSent: boolean;
+  _hasBody: boolean;
+  _last: boolean;
+  _closed: boolean;
+  _contentLength: number | null;
+  _removedConnection: boolean;
+  _removedContLen: boolean;
+  _removedTE: boolean;
+  useChunkedEncodingByDefault: boolean;
+  outputData: unknown[];
+  _storeHeader(firstLine: string, headers: unknown): void;
+  _implicitHeader(): void;
+  detachSocket(socket: unknown): void;
+}
+
+/** Private IncomingMessage state used to feed a request. */
+export interface RequestInternals extends IncomingMessage {
+  _consuming: boolean;
+  _dumped: boolean;
+  _readableState: { readingMore: boolean; resumeScheduled: boolean };
+  _addHeaderLines?(headers: string[], n: number): void;
+  _dump(): void;
+}
+
+export const responsePrototypeWrite = ServerResponse.prototype.write;
+export const responsePrototypeEnd = ServerResponse.prototype.end;
+export const responsePrototypeWriteEarlyHints = ServerResponse.prototype.writeEarlyHints;

@@ -1,0 +1,223 @@
+/*
+ * Test harness module of the HTTP suites. Named *.test.ts only so that test/tsconfig.json
+ * compiles it (its include pattern only takes *.test.ts here); it defines no test cases.
+ */
+/**
+ * The application the HTTP conformance suite talks to. A plain Node request listener, so any
+ * target (in-process connection, or the real CLI with any worker class) can serve it.
+ */
+import { IncomingMessage, ServerResponse } from 'node:http';
+
+/** Number of times the app was invoked (GET /count reads it; itself included). */
+let invocations = 0;
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on('data', (d: Buffer) => parts.push(d));
+    req.on('end', () => resolve(Buffer.concat(parts)));
+    req.on('error', reject);
+  });
+}
+
+function sendJson(res: ServerResponse, value: unknown, status = 200): void {
+  const body = JSON.stringify(value);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
+  res.end(body);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+function errorCode(fn: () => void): string {
+  try {
+    fn();
+    return 'no-error';
+  } catch (err) {
+    return (err as { code?: string }).code ?? 'error-without-code';
+  }
+}
+
+export async function testApp(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  invocations++;
+  if (req.url === '*') {
+    res.end(`asterisk:${req.method}`);
+    return;
+  }
+  const url = new URL(req.url ?? '/', 'http://placeholder');
+  let path = url.pathname;
+  if (path.startsWith('/swapped/')) {
+    // What Express does to every request: replace the prototypes of req and res with objects
+    // inheriting from Node's. The server's protocol behaviour must not depend on ours.
+    Object.setPrototypeOf(req, Object.create(IncomingMessage.prototype));
+    Object.setPrototypeOf(res, Object.create(ServerResponse.prototype));
+    path = path.slice('/swapped'.length);
+  }
+  const param = (name: string, fallback: number): number => Number(url.searchParams.get(name) ?? fallback);
+
+  switch (path) {
+    case '/echo': {
+      // Everything the app can see of the request.
+      const body = await readBody(req);
+      sendJson(res, {
+        method: req.method,
+        url: req.url,
+        httpVersion: req.httpVersion,
+        headers: req.headers,
+        headersDistinct: req.headersDistinct,
+        rawHeaders: req.rawHeaders,
+        trailers: req.trailers,
+        rawTrailers: req.rawTrailers,
+        body: body.toString('latin1'),
+        bodyLength: body.length,
+        complete: req.complete,
+        scheme: (req as { scheme?: string }).scheme,
+        encrypted: (req.socket as { encrypted?: boolean }).encrypted === true,
+      });
+      return;
+    }
+    case '/hello':
+      res.setHeader('Content-Type', 'text/plain');
+      res.end('hello');
+      return;
+    case '/count':
+      res.end(String(invocations));
+      return;
+    case '/stream': {
+      // Unknown length: chunked for HTTP/1.1, close-delimited for HTTP/1.0.
+      const n = param('n', 3);
+      res.setHeader('Content-Type', 'text/plain');
+      for (let i = 0; i < n; i++) {
+        res.write(`part${i};`);
+        await delay(5);
+      }
+      res.end();
+      return;
+    }
+    case '/status': {
+      // Writes a body whatever the status: the server must drop it where no body is allowed.
+      const code = param('code', 200);
+      res.statusCode = code;
+      res.setHeader('X-Status-Route', 'yes');
+      res.end('body-that-must-not-appear');
+      return;
+    }
+    case '/status-with-length': {
+      const code = param('code', 200);
+      res.writeHead(code, { 'Content-Length': '25', 'Transfer-Encoding': 'chunked' });
+      res.end('body-that-must-not-appear');
+      return;
+    }
+    case '/throw':
+      throw new Error('test app: synchronous failure');
+    case '/reject':
+      await delay(5);
+      throw new Error('test app: asynchronous failure');
+    case '/throw-after-headers':
+      res.writeHead(200, { 'Content-Length': '100' });
+      res.write('partial');
+      throw new Error('test app: failure after headers');
+    case '/app-close':
+      res.setHeader('Connection', 'close');
+      res.end('closing');
+      return;
+    case '/slow':
+      await delay(param('ms', 100));
+      res.end(`slow:${req.url}`);
+      return;
+    case '/cl-short':
+      res.setHeader('Content-Length', '10');
+      res.end('12345');
+      return;
+    case '/cl-long':
+      res.writeHead(200, { 'Content-Length': '5' });
+      res.write('1234567890');
+      res.end('abc');
+      return;
+    case '/both-lengths':
+      res.setHeader('Content-Length', '5');
+      res.setHeader('Transfer-Encoding', 'chunked');
+      res.end('hello');
+      return;
+    case '/server-header':
+      res.setHeader('Server', 'custom-server');
+      res.end('ok');
+      return;
+    case '/inject': {
+      // Every way of handing a header to Node must refuse CR/LF/NUL with a catchable error.
+      const attempts = {
+        setHeaderValue: errorCode(() => res.setHeader('X-A', 'a\r\nInjected: yes')),
+        setHeaderName: errorCode(() => res.setHeader('X-A\r\nInjected', 'yes')),
+        writeHeadObject: errorCode(() => res.writeHead(200, { 'X-B': 'b\r\nInjected: yes' })),
+        writeHeadFlatArray: errorCode(() => res.writeHead(200, ['X-C', 'c\nInjected: yes'])),
+        writeHeadPairs: errorCode(() => res.writeHead(200, [['X-D', 'd\u0000Injected: yes']] as unknown as string[])),
+        writeHeadArrayValue: errorCode(() => res.writeHead(200, { 'X-E': ['ok', 'e\rInjected: yes'] })),
+        writeHeadBadName: errorCode(() => res.writeHead(200, { 'X F': 'f' })),
+        statusMessage: errorCode(() => res.writeHead(200, 'OK\r\nInjected: yes')),
+        earlyHints: errorCode(() => res.writeEarlyHints({ link: '</a.css>; rel=preload', 'x-hint': 'a\r\nInjected: yes' })),
+      };
+      res.statusMessage = '';
+      sendJson(res, attempts);
+      return;
+    }
+    case '/ignore-body':
+      res.end('ignored');
+      return;
+    case '/read-slowly': {
+      // Consumes the body with pauses: request backpressure must hold the client, not lose data.
+      let total = 0;
+      req.on('data', (d: Buffer) => {
+        total += d.length;
+        req.pause();
+        setTimeout(() => req.resume(), 2);
+      });
+      req.on('end', () => res.end(String(total)));
+      return;
+    }
+    case '/destroy-request':
+      req.destroy();
+      res.statusCode = 413;
+      res.end('too large');
+      return;
+    case '/big': {
+      const size = param('size', 1024 * 1024);
+      res.setHeader('Content-Length', String(size));
+      const chunk = Buffer.alloc(64 * 1024, 0x61);
+      let left = size;
+      const pump = (): void => {
+        while (left > 0) {
+          const n = Math.min(left, chunk.length);
+          left -= n;
+          if (!res.write(chunk.subarray(0, n))) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end();
+      };
+      pump();
+      return;
+    }
+    case '/continue-read': {
+      // Reads the body only after a delay: 100 Continue must wait for the read.
+      await delay(param('ms', 0));
+      const body = await readBody(req);
+      res.end(`got:${body.toString('latin1')}`);
+      return;
+    }
+    case '/no-date':
+      res.sendDate = false;
+      res.end('no-date');
+      return;
+    case '/early-hint-final':
+      res.writeHead(103, { Link: '</a.css>; rel=preload' });
+      res.end();
+      return;
+    default:
+      res.statusCode = 404;
+      res.end('not found');
+  }
+}
+
+export default testApp;

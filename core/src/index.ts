@@ -40,3 +40,13 @@ export { loadApp, type LoadedApp, type AppKind, type LoadAppOptions } from './ap
 export { adaptFetchHandler, type FetchHandler, type NodeRequestListener } from './app/fetch-adapter.js';
 export { parseAppSpec, type AppSpec } from './app/app-spec.js';
 export { appSearchPaths } from './app/search-paths.js';
+export { renderSettingsDoc } from './docs/settings-doc.js';
+
+// The arbiter and the worker base (issue 4): what worker plugins build on.
+export { runArbiter, Arbiter, WORKER_BOOT_ERROR, APP_LOAD_ERROR } from './arbiter/index.js';
+export type { ListenerInfo } from './arbiter/messages.js';
+export { Worker, isWorkerClass } from './worker/base.js';
+export type { WorkerContext } from './worker/context.js';
+export { createAcceptor, acceptedSocket, type Acceptor, type Accepted, type AcceptHandler, type AcceptorOptions } from './worker/acceptor.js';
+export { nativeAddon, type NativeAddon } from './worker/native.js';
+export type { HttpProtocolOptions, HttpCallbacks } from './http/options.js';

@@ -118,3 +118,30 @@ describe('settings registry', () => {
     assert.equal(settings.effectiveWorkerClass(), 'evented');
   });
 });
+
+describe('docs/settings.md', () => {
+  test('is the registry rendered (run `npm run docs:settings` after changing a setting)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { renderSettingsDoc } = await import('@gunicorn-ts/core');
+    const committed = readFileSync(new URL('../../../docs/settings.md', import.meta.url), 'utf8');
+    assert.equal(committed, renderSettingsDoc());
+  });
+});
+
+describe('hook guarding', () => {
+  test('a throwing tap is logged with hook and tap names and the other taps still run', async () => {
+    const { createArbiterHooks, guardSyncHooks } = await import('@gunicorn-ts/core');
+    const hooks = createArbiterHooks();
+    const logged: string[] = [];
+    const log = { exception: (_err: unknown, msg: string, ...args: unknown[]) => logged.push([msg, ...args].join('|')) };
+    guardSyncHooks(hooks, () => log as never);
+    const ran: string[] = [];
+    hooks.onStarting.tap('config', () => {
+      throw new Error('boom');
+    });
+    hooks.onStarting.tap('Other', () => ran.push('other'));
+    hooks.onStarting.call({} as never);
+    assert.deepEqual(ran, ['other']);
+    assert.deepEqual(logged, ['Hook %s (%s) failed|onStarting|config']);
+  });
+});

@@ -107,7 +107,8 @@ interface InterceptableHook {
  */
 export function guardSyncHooks(hooks: Readonly<Record<string, unknown>>, log: () => Logger): void {
   for (const [hookName, hook] of Object.entries(hooks)) {
-    if (!(hook instanceof SyncHook)) continue;
+    // tapable builds hooks with a null prototype and sets `constructor`, so instanceof cannot work.
+    if ((hook as { constructor?: unknown } | null)?.constructor !== SyncHook) continue;
     (hook as unknown as InterceptableHook).intercept({
       register(tap) {
         const original = tap.fn;

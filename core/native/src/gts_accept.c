@@ -1,0 +1,337 @@
+/*
+ * gts_accept: let a worker pause accepting on a listening socket it shares with its siblings.
+ *
+ * Node has no public way to stop polling a listening socket, so a busy worker keeps accepting
+ * connections that an idle sibling could serve. This addon polls the inherited listening fd
+ * with uv_poll on the caller's own event loop (main thread or worker thread), accept4()s only
+ * while started, and hands each connection's raw fd to JavaScript, which wraps it in a
+ * net.Socket (or passes it to a worker thread). Stopping the poll leaves pending connections
+ * in the kernel queue for another process.
+ *
+ * Exports:
+ *   create(fd, callback, batch) -> acceptor   callback(fd) gets a connection fd or -errno
+ *   start(acceptor), stop(acceptor), close(acceptor)
+ *   listen(fd, backlog)                        listen(2) without polling (the master)
+ *   sockname(fd) -> {family: 4|6, address, port} | {family: 'unix', path}
+ *   closeFd(fd)                                close(2) (a listening fd a worker inherited)
+ *   getppid() -> number                        the current parent (process.ppid is cached)
+ *   bindUnix(path) -> fd                       a bound AF_UNIX socket whose close() does not
+ *                                              unlink the path (libuv's pipe close does)
+ */
+#define _GNU_SOURCE
+#include <node_api.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define CHECK(env, call)                                   \
+  do {                                                     \
+    if ((call) != napi_ok) {                               \
+      napi_throw_error((env), NULL, "gts_accept: " #call); \
+      return NULL;                                         \
+    }                                                      \
+  } while (0)
+
+typedef struct {
+  uv_poll_t poll;
+  napi_env env;
+  napi_ref callback;
+  napi_async_context async;
+  int fd;
+  int batch;
+  int running;
+  int closing;
+  int handle_closed;
+  int finalized;
+} acceptor_t;
+
+static void maybe_free(acceptor_t* a) {
+  if (a->handle_closed && a->finalized) free(a);
+}
+
+static void on_handle_closed(uv_handle_t* handle) {
+  acceptor_t* a = (acceptor_t*)handle->data;
+  napi_delete_reference(a->env, a->callback);
+  napi_async_destroy(a->env, a->async);
+  a->handle_closed = 1;
+  maybe_free(a);
+}
+
+static void begin_close(acceptor_t* a) {
+  if (a->closing) return;
+  a->closing = 1;
+  a->running = 0;
+  uv_poll_stop(&a->poll);
+  uv_close((uv_handle_t*)&a->poll, on_handle_closed);
+}
+
+static void deliver(acceptor_t* a, int value) {
+  napi_env env = a->env;
+  napi_handle_scope scope;
+  napi_value cb, recv, arg, result;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_get_reference_value(env, a->callback, &cb) == napi_ok && cb != NULL &&
+      napi_get_global(env, &recv) == napi_ok && napi_create_int32(env, value, &arg) == napi_ok) {
+    /* make_callback drains process.nextTick and microtasks afterwards, as for any libuv event. */
+    napi_status status = napi_make_callback(env, a->async, recv, cb, 1, &arg, &result);
+    if (status == napi_pending_exception) {
+      napi_value exc;
+      napi_get_and_clear_last_exception(env, &exc);
+      napi_fatal_exception(env, exc);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t* handle, int status, int events) {
+  acceptor_t* a = (acceptor_t*)handle->data;
+  if (status < 0) {
+    deliver(a, status);
+    return;
+  }
+  /* Accept at most `batch` per wake-up, and stop at once if the callback paused us. */
+  for (int i = 0; i < a->batch && a->running && !a->closing; i++) {
+    int fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      int err = errno;
+      if (err == EAGAIN || err == EWOULDBLOCK) return; /* a sibling won the race */
+      if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
+      deliver(a, -err); /* EMFILE and friends: JS decides whether to back off */
+      return;
+    }
+    deliver(a, fd);
+  }
+}
+
+static acceptor_t* unwrap(napi_env env, napi_value value) {
+  void* data = NULL;
+  if (napi_get_value_external(env, value, &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, NULL, "gts_accept: not an acceptor");
+    return NULL;
+  }
+  return (acceptor_t*)data;
+}
+
+static void finalize_acceptor(napi_env env, void* data, void* hint) {
+  acceptor_t* a = (acceptor_t*)data;
+  a->finalized = 1;
+  if (!a->closing) {
+    begin_close(a);
+    return;
+  }
+  maybe_free(a);
+}
+
+static napi_value js_create(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3], result, resource_name;
+  int32_t fd, batch = 1;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc < 2) {
+    napi_throw_type_error(env, NULL, "create(fd, callback[, batch])");
+    return NULL;
+  }
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  if (argc >= 3) CHECK(env, napi_get_value_int32(env, argv[2], &batch));
+  if (batch < 1) batch = 1;
+
+  uv_loop_t* loop;
+  CHECK(env, napi_get_uv_event_loop(env, &loop));
+  acceptor_t* a = (acceptor_t*)calloc(1, sizeof(acceptor_t));
+  if (a == NULL) {
+    napi_throw_error(env, NULL, "gts_accept: out of memory");
+    return NULL;
+  }
+  a->env = env;
+  a->fd = fd;
+  a->batch = batch;
+  int err = uv_poll_init(loop, &a->poll, fd);
+  if (err != 0) {
+    free(a);
+    napi_throw_error(env, uv_err_name(err), uv_strerror(err));
+    return NULL;
+  }
+  a->poll.data = a;
+  CHECK(env, napi_create_reference(env, argv[1], 1, &a->callback));
+  CHECK(env, napi_create_string_utf8(env, "gts_accept", NAPI_AUTO_LENGTH, &resource_name));
+  CHECK(env, napi_async_init(env, NULL, resource_name, &a->async));
+  CHECK(env, napi_create_external(env, a, finalize_acceptor, NULL, &result));
+  return result;
+}
+
+static napi_value js_start(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  acceptor_t* a = unwrap(env, argv[0]);
+  if (a == NULL || a->closing || a->running) return NULL;
+  int err = uv_poll_start(&a->poll, UV_READABLE, on_readable);
+  if (err != 0) {
+    napi_throw_error(env, uv_err_name(err), uv_strerror(err));
+    return NULL;
+  }
+  a->running = 1;
+  return NULL;
+}
+
+static napi_value js_stop(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  acceptor_t* a = unwrap(env, argv[0]);
+  if (a == NULL || a->closing || !a->running) return NULL;
+  uv_poll_stop(&a->poll);
+  a->running = 0;
+  return NULL;
+}
+
+static napi_value js_close(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  acceptor_t* a = unwrap(env, argv[0]);
+  if (a != NULL) begin_close(a);
+  return NULL;
+}
+
+static napi_value throw_errno(napi_env env, const char* syscall, int err) {
+  char message[160];
+  snprintf(message, sizeof message, "%s: %s", syscall, strerror(err));
+  napi_value code, msg, error;
+  napi_create_string_utf8(env, uv_err_name(-err), NAPI_AUTO_LENGTH, &code);
+  napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg);
+  napi_create_error(env, code, msg, &error);
+  napi_value errno_value;
+  napi_create_int32(env, -err, &errno_value);
+  napi_set_named_property(env, error, "errno", errno_value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static napi_value js_listen(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  int32_t fd, backlog;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  CHECK(env, napi_get_value_int32(env, argv[1], &backlog));
+  if (listen(fd, backlog) != 0) return throw_errno(env, "listen", errno);
+  return NULL;
+}
+
+static napi_value js_close_fd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  if (close(fd) != 0 && errno != EINTR) return throw_errno(env, "close", errno);
+  return NULL;
+}
+
+static napi_value js_getppid(napi_env env, napi_callback_info info) {
+  napi_value result;
+  CHECK(env, napi_create_int32(env, (int32_t)getppid(), &result));
+  return result;
+}
+
+static napi_value js_bind_unix(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  struct sockaddr_un sun;
+  size_t len = 0;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  memset(&sun, 0, sizeof sun);
+  sun.sun_family = AF_UNIX;
+  CHECK(env, napi_get_value_string_utf8(env, argv[0], sun.sun_path, sizeof sun.sun_path, &len));
+  if (len == 0 || len >= sizeof sun.sun_path - 1) return throw_errno(env, "bind", ENAMETOOLONG);
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  if (bind(fd, (struct sockaddr*)&sun, sizeof sun) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind", err);
+  }
+  CHECK(env, napi_create_int32(env, fd, &result));
+  return result;
+}
+
+static napi_value set_string(napi_env env, napi_value obj, const char* key, const char* value) {
+  napi_value v;
+  if (napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v) != napi_ok) return NULL;
+  napi_set_named_property(env, obj, key, v);
+  return obj;
+}
+
+static napi_value set_int(napi_env env, napi_value obj, const char* key, int value) {
+  napi_value v;
+  if (napi_create_int32(env, value, &v) != napi_ok) return NULL;
+  napi_set_named_property(env, obj, key, v);
+  return obj;
+}
+
+static napi_value js_sockname(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t fd;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  struct sockaddr_storage ss;
+  socklen_t len = sizeof ss;
+  memset(&ss, 0, sizeof ss);
+  if (getsockname(fd, (struct sockaddr*)&ss, &len) != 0) return throw_errno(env, "getsockname", errno);
+  CHECK(env, napi_create_object(env, &result));
+  char text[INET6_ADDRSTRLEN];
+  if (ss.ss_family == AF_INET) {
+    struct sockaddr_in* sin = (struct sockaddr_in*)&ss;
+    inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
+    set_int(env, result, "family", 4);
+    set_string(env, result, "address", text);
+    set_int(env, result, "port", ntohs(sin->sin_port));
+  } else if (ss.ss_family == AF_INET6) {
+    struct sockaddr_in6* sin6 = (struct sockaddr_in6*)&ss;
+    inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof text);
+    set_int(env, result, "family", 6);
+    set_string(env, result, "address", text);
+    set_int(env, result, "port", ntohs(sin6->sin6_port));
+  } else if (ss.ss_family == AF_UNIX) {
+    struct sockaddr_un* sun = (struct sockaddr_un*)&ss;
+    size_t max = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+    char path[sizeof sun->sun_path + 1];
+    if (max > sizeof sun->sun_path) max = sizeof sun->sun_path;
+    memcpy(path, sun->sun_path, max);
+    path[max] = '\0';
+    set_string(env, result, "family", "unix");
+    set_string(env, result, "path", path);
+  } else {
+    return throw_errno(env, "getsockname", EAFNOSUPPORT);
+  }
+  return result;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"create", NULL, js_create, NULL, NULL, NULL, napi_default, NULL},
+      {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
+      {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
+      {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
+      {"closeFd", NULL, js_close_fd, NULL, NULL, NULL, napi_default, NULL},
+      {"sockname", NULL, js_sockname, NULL, NULL, NULL, napi_default, NULL},
+      {"getppid", NULL, js_getppid, NULL, NULL, NULL, napi_default, NULL},
+      {"bindUnix", NULL, js_bind_unix, NULL, NULL, NULL, napi_default, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

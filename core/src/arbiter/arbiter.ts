@@ -1,0 +1,684 @@
+/**
+ * The master ("arbiter"), after Gunicorn's arbiter.py. Signal handlers only queue; one loop
+ * takes the queued signals and dispatches handle<Signal>, then murders timed-out workers, then
+ * fixes the worker count. All process policy lives here; workers only report (ready, heartbeat,
+ * retire) and obey signals.
+ *
+ * Where it differs from Gunicorn, on purpose:
+ * - replacements come first: a worker being replaced (HUP, --reload, max_requests) keeps
+ *   serving until its replacement reports ready, so capacity never dips;
+ * - a timeout is noticed within `timeout` (a precise wake-up, not a 1 s poll of a file);
+ * - a worker that fails to boot during a reload rolls the reload back instead of halting.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname } from 'node:path';
+import { createArbiterHooks, guardSyncHooks, type ArbiterApi, type ArbiterHooks } from '../hooks/hooks.js';
+import { tapArbiterConfigHooks } from '../hooks/config-hooks.js';
+import { CORE_VERSION, PluginResolver } from '../plugins/resolver.js';
+import { applyPlugins, loadPlugins, type LoadedPlugin } from '../plugins/load-plugins.js';
+import { createLogger } from '../logging/create-logger.js';
+import type { Logger } from '../logging/logger.js';
+import { createContainer, TOKENS, type DependencyContainer } from '../container.js';
+import { loadConfig, type Invocation } from '../config/load-config.js';
+import { describeError, isGtsError } from '../errors.js';
+import { loadApp, type LoadedApp } from '../app/load-app.js';
+import { appSearchPaths } from '../app/search-paths.js';
+import type { Settings } from '../settings/settings.js';
+import { nativeAddon, nativeAddonUnavailableReason } from '../worker/native.js';
+import { isWorkerMessage, INHERITED_FDS_ENV, PARENT_MASTER_ENV, type WorkerToMaster } from './messages.js';
+import { currentParentPid } from './parent-pid.js';
+import { Pidfile } from './pidfile.js';
+import { processName, processTitle, setProcessTitle } from './proc-title.js';
+import { Reloader } from './reloader.js';
+import { SignalQueue, type MasterSignal } from './signal-queue.js';
+import { closeListeners, createListeners, takeSocketSources, type Listener, type SocketSources } from './sockets.js';
+import { WorkerProcess } from './worker-process.js';
+
+/** Gunicorn's exit statuses for a worker that could not boot / could not load the app. */
+export const WORKER_BOOT_ERROR = 3;
+export const APP_LOAD_ERROR = 4;
+
+/** How long the loop sleeps when nothing is due (Gunicorn's select timeout). */
+const IDLE_WAKE_MS = 1000;
+/** QUIT/INT: workers get this long to run worker_int and exit before SIGKILL. */
+const QUICK_SHUTDOWN_MS = 250;
+/** After SIGABRT for a timeout, a worker whose loop is blocked cannot exit: SIGKILL follows. */
+const ABORT_GRACE_MS = 500;
+/** A worker sent TERM is killed this long after graceful_timeout if it has not exited. */
+const TERM_BACKSTOP_MS = 2000;
+
+/** Leave the loop and halt with a status (Gunicorn's HaltServer / StopIteration). */
+class HaltServer extends Error {
+  constructor(
+    readonly reason: string | undefined,
+    readonly exitStatus: number,
+    readonly graceful: boolean,
+  ) {
+    super(reason ?? 'halt');
+  }
+}
+
+export interface ArbiterOptions {
+  /** Called once the master listens and when_ready ran (the daemon tells its launcher). */
+  readonly onReady?: (() => void) | undefined;
+}
+
+/** What a reload replaced, kept until the new workers prove they boot. */
+interface PreviousConfig {
+  readonly settings: Settings;
+  readonly hooks: ArbiterHooks;
+  readonly plugins: readonly LoadedPlugin[];
+  readonly generation: number;
+}
+
+export class Arbiter implements ArbiterApi {
+  readonly pid = process.pid;
+  settings: Settings;
+  log!: Logger;
+  hooks: ArbiterHooks = createArbiterHooks();
+  readonly workers = new Map<number, WorkerProcess>();
+  /** The app, when preload_app loaded it in the master (hooks may use it). */
+  preloadedApp: LoadedApp | undefined;
+  readonly container: DependencyContainer = createContainer();
+
+  private numWorkersValue: number | null = null;
+  private plugins: readonly LoadedPlugin[] = [];
+  private listeners: Listener[] = [];
+  private readonly queue = new SignalQueue();
+  private workerAge = 0;
+  private generation = 0;
+  private pidfile: Pidfile | undefined;
+  /** The new master spawned by USR2, while it lives. */
+  private reexecChild: ChildProcess | undefined;
+  private reexecExited = false;
+  /** Our old master's pid while we are the new master of a USR2 upgrade (Gunicorn's master_pid). */
+  private masterPid = 0;
+  private masterName = 'Master';
+  private systemd = false;
+  private reloader: Reloader | undefined;
+  private previous: PreviousConfig | undefined;
+  /** Environment as it was before raw_env, for USR2 and for undoing raw_env on HUP. */
+  private readonly originalEnv: NodeJS.ProcessEnv;
+  private appliedEnv: string[] = [];
+  private readonly startCwd: string;
+  private socketSources: SocketSources = { systemdFds: [], inheritedFds: [] };
+
+  constructor(
+    private readonly invocation: Invocation,
+    settings: Settings,
+    private readonly options: ArbiterOptions = {},
+  ) {
+    this.settings = settings;
+    this.originalEnv = { ...process.env };
+    this.startCwd = invocation.cwd;
+  }
+
+  get numWorkers(): number {
+    return this.numWorkersValue ?? 0;
+  }
+
+  /** Setting it fires nworkers_changed (old value null the first time), as in Gunicorn. */
+  set numWorkers(value: number) {
+    const old = this.numWorkersValue;
+    this.numWorkersValue = value;
+    this.hooks.nworkersChanged.call(this, value, old);
+  }
+
+  /** Run until halted; resolves to the exit status. */
+  async run(): Promise<number> {
+    // Queue signals from the first moment: a USR1 during setup must not start the inspector.
+    this.queue.install();
+    try {
+      await this.setup();
+      await this.start();
+      setProcessTitle(processTitle('master', this.procName()));
+      this.manageWorkers();
+      for (;;) {
+        this.maybePromoteMaster();
+        const signals = await this.queue.wait(this.nextWakeMs());
+        for (const signal of signals) await this.dispatch(signal);
+        this.reapWorkers();
+        this.murderWorkers();
+        this.manageWorkers();
+      }
+    } catch (err) {
+      if (err instanceof HaltServer) return await this.halt(err.reason, err.exitStatus, err.graceful);
+      if (this.log === undefined) {
+        this.queue.uninstall();
+        throw err;
+      }
+      if (isGtsError(err)) {
+        await this.halt(describeError(err), err.exitCode, false);
+        throw err;
+      }
+      this.log.exception(err, 'Unhandled exception in main loop');
+      await this.halt(undefined, 1, false);
+      return 1;
+    }
+  }
+
+  // ---------------------------------------------------------------- setup and start
+
+  private async setup(): Promise<void> {
+    this.applyChdir();
+    this.applyEnv();
+    const resolver = PluginResolver.forSettings(this.settings);
+    this.container.register(TOKENS.Settings, { useValue: this.settings });
+    this.container.register(TOKENS.PluginResolver, { useValue: resolver });
+    this.log = await createLogger(this.settings, resolver, this.container);
+    await this.installHooks(this.settings, resolver);
+    this.numWorkers = this.settings.get('workers');
+    if (this.settings.get('preload_app')) await this.preload();
+  }
+
+  /** Fresh hooks with the config file's functions and the plugins tapped (at start and on HUP). */
+  private async installHooks(settings: Settings, resolver: PluginResolver): Promise<void> {
+    const hooks = createArbiterHooks();
+    guardSyncHooks(hooks, () => this.log);
+    tapArbiterConfigHooks(hooks, settings);
+    const plugins = await loadPlugins(settings, resolver, this.container);
+    this.container.register(TOKENS.ArbiterHooks, { useValue: hooks });
+    await applyPlugins(plugins, { role: 'arbiter', settings, container: this.container, log: this.log, coreVersion: CORE_VERSION, hooks, arbiter: this });
+    this.hooks = hooks;
+    this.plugins = plugins;
+  }
+
+  /**
+   * preload_app: load the app in the master so a broken app fails before any worker starts,
+   * and hooks can see it. Node has no fork(), so workers still import it themselves.
+   */
+  private async preload(): Promise<void> {
+    const spec = this.settings.get('app');
+    if (spec === null) return;
+    this.preloadedApp = await loadApp(spec, { cwd: this.settings.get('chdir'), searchPaths: appSearchPaths(this.settings) });
+    this.container.register(TOKENS.App, { useValue: this.preloadedApp.listener });
+  }
+
+  private applyChdir(): void {
+    const dir = this.settings.get('chdir');
+    if (process.cwd() !== dir) process.chdir(dir);
+  }
+
+  /** raw_env (-e KEY=VALUE) into the master's environment, which workers inherit. */
+  private applyEnv(): void {
+    for (const key of this.appliedEnv) {
+      if (key in this.originalEnv) process.env[key] = this.originalEnv[key];
+      else delete process.env[key];
+    }
+    this.appliedEnv = [];
+    for (const pair of this.settings.get('raw_env')) {
+      const eq = pair.indexOf('=');
+      const key = pair.slice(0, eq);
+      process.env[key] = pair.slice(eq + 1);
+      this.appliedEnv.push(key);
+    }
+  }
+
+  private async start(): Promise<void> {
+    this.log.info('Starting gunicorn-ts %s', CORE_VERSION);
+    const parent = Number(process.env[PARENT_MASTER_ENV] ?? 0);
+    if (parent > 0) {
+      this.masterPid = parent;
+      this.masterName = 'Master.2';
+    }
+    this.checkWorkerTmpDir();
+    const pidfile = this.settings.get('pidfile');
+    if (pidfile !== null) {
+      this.pidfile = new Pidfile(pidfile);
+      this.pidfile.create(this.pid);
+    }
+    this.hooks.onStarting.call(this);
+
+    this.socketSources = takeSocketSources(process.env);
+    this.systemd = this.socketSources.systemdFds.length > 0;
+    this.listeners = await createListeners(this.settings, this.socketSources);
+    this.log.debug('Arbiter booted');
+    this.log.info('Listening at: %s (%s)', this.listeners.map(String).join(','), this.pid);
+    this.log.info('Using worker: %s', this.settings.effectiveWorkerClass());
+    if (nativeAddon() === undefined) {
+      this.log.warning('Native accept addon unavailable (%s): workers accept through net.Server and cannot pause accepting while busy', nativeAddonUnavailableReason());
+    }
+    if (this.settings.get('reload')) this.reloader = new Reloader((file) => this.onCodeChanged(file));
+    this.hooks.whenReady.call(this);
+    this.options.onReady?.();
+  }
+
+  /** worker_tmp_dir is accepted for compatibility: heartbeats go over IPC, no file is written. */
+  private checkWorkerTmpDir(): void {
+    const dir = this.settings.get('worker_tmp_dir');
+    if (dir === null) return;
+    this.log.debug('worker_tmp_dir %s: workers heart-beat over IPC, no file is used', dir);
+  }
+
+  private procName(): string {
+    return processName(this.settings) + (this.masterPid !== 0 ? '.2' : '');
+  }
+
+  // ---------------------------------------------------------------- the loop
+
+  private async dispatch(signal: MasterSignal): Promise<void> {
+    const name = signal.slice(3).toLowerCase();
+    this.log.info('Handling signal: %s', name);
+    switch (signal) {
+      case 'SIGHUP':
+        return this.handleHup();
+      case 'SIGTERM':
+        throw new HaltServer(undefined, 0, true);
+      case 'SIGINT':
+      case 'SIGQUIT':
+        await this.stop(false);
+        throw new HaltServer(undefined, 0, false);
+      case 'SIGTTIN':
+        this.numWorkers = this.numWorkers + 1;
+        return this.manageWorkers();
+      case 'SIGTTOU':
+        if (this.numWorkers <= 1) return;
+        this.numWorkers = this.numWorkers - 1;
+        return this.manageWorkers();
+      case 'SIGUSR1':
+        this.log.reopenFiles();
+        return this.killWorkers('SIGUSR1');
+      case 'SIGUSR2':
+        return this.reexec();
+      case 'SIGWINCH':
+        return this.handleWinch();
+    }
+  }
+
+  /** How often workers heart-beat: a quarter of `timeout`, between 50 ms and 1 s. */
+  private heartbeatMs(): number {
+    const timeoutMs = this.settings.get('timeout') * 1000;
+    return timeoutMs > 0 ? Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4))) : 1000;
+  }
+
+  /**
+   * Silence that means a worker is stuck: `timeout` plus one heartbeat period, so a worker is
+   * only killed once its loop has been blocked for at least `timeout` (the last beat may have
+   * come up to one period before the block began), and at most timeout + 1 s after.
+   */
+  private silenceLimitMs(): number {
+    const timeoutMs = this.settings.get('timeout') * 1000;
+    return timeoutMs > 0 ? timeoutMs + this.heartbeatMs() : 0;
+  }
+
+  /** Sleep until the next signal, or until the earliest heartbeat/abort/term deadline. */
+  private nextWakeMs(): number {
+    let wake = IDLE_WAKE_MS;
+    const now = performance.now();
+    const timeoutMs = this.silenceLimitMs();
+    for (const worker of this.workers.values()) {
+      if (worker.exited) return 0;
+      if (timeoutMs > 0 && !worker.terminating) {
+        const due = worker.aborted ? worker.abortedAt + ABORT_GRACE_MS : worker.lastBeat + timeoutMs;
+        wake = Math.min(wake, due - now + 1);
+      }
+      if (worker.terminating) wake = Math.min(wake, worker.terminatedAt + this.settings.get('graceful_timeout') * 1000 + TERM_BACKSTOP_MS - now + 1);
+    }
+    return Math.max(0, wake);
+  }
+
+  private handleWinch(): void {
+    if (this.settings.get('daemon')) {
+      this.log.info('graceful stop of workers');
+      this.numWorkers = 0;
+      this.killWorkers('SIGTERM');
+    } else {
+      this.log.info('SIGWINCH ignored. Not daemonized');
+    }
+  }
+
+  private maybePromoteMaster(): void {
+    if (this.masterPid === 0) return;
+    if (currentParentPid() === this.masterPid) return;
+    this.log.info('Master has been promoted.');
+    this.masterName = 'Master';
+    this.masterPid = 0;
+    delete process.env[PARENT_MASTER_ENV];
+    setProcessTitle(processTitle('master', this.procName()));
+  }
+
+  // ---------------------------------------------------------------- workers
+
+  /** Spawn missing workers, retire extra ones oldest first, and retire replaced ones once their replacements are ready. */
+  private manageWorkers(): void {
+    const live = [...this.workers.values()].filter((w) => !w.exited && !w.terminating);
+    const active = live.filter((w) => !w.retiring).sort((a, b) => a.age - b.age);
+    for (let missing = this.numWorkers - active.length; missing > 0; missing--) active.push(this.spawnWorker());
+    while (active.length > this.numWorkers) this.terminate(active.shift()!);
+
+    // A worker being replaced leaves only when the ready workers can carry the load without it.
+    const retiring = live.filter((w) => w.retiring).sort((a, b) => a.age - b.age);
+    let serving = active.filter((w) => w.ready).length + retiring.length;
+    for (const worker of retiring) {
+      if (serving - 1 < this.numWorkers && worker.ready) break;
+      this.terminate(worker);
+      serving -= 1;
+    }
+    this.maybeConfirmReload();
+  }
+
+  /** Once no worker of the previous configuration serves, a reload can no longer roll back: let the old plugins go. */
+  private maybeConfirmReload(): void {
+    const previous = this.previous;
+    if (previous === undefined) return;
+    for (const worker of this.workers.values()) if (!worker.exited && !worker.terminating && worker.generation <= previous.generation) return;
+    this.previous = undefined;
+    if (previous.hooks !== this.hooks) {
+      previous.hooks.shutdown.promise(this).catch((err: unknown) => this.log.exception(err, 'A plugin failed to shut down after the reload'));
+    }
+  }
+
+  private spawnWorker(): WorkerProcess {
+    this.workerAge += 1;
+    const worker = new WorkerProcess(this.workerAge, this.generation);
+    this.hooks.preFork.call(this, worker);
+    worker.spawn({
+      listeners: this.listeners,
+      cwd: this.settings.get('chdir'),
+      env: process.env,
+      boot: {
+        age: worker.age,
+        ppid: this.pid,
+        settings: this.settings.serialize(),
+        heartbeatMs: this.heartbeatMs(),
+        title: processTitle('worker', processName(this.settings)),
+      },
+      onMessage: (message) => this.onWorkerMessage(worker, message),
+      onExit: () => this.queue.wakeup(),
+    });
+    if (worker.pid === 0) {
+      this.log.error('Could not spawn a worker process');
+      return worker;
+    }
+    this.workers.set(worker.pid, worker);
+    this.hooks.postFork.call(this, worker);
+    return worker;
+  }
+
+  private onWorkerMessage(worker: WorkerProcess, message: unknown): void {
+    if (!isWorkerMessage(message)) return;
+    worker.lastBeat = performance.now();
+    const typed: WorkerToMaster = message;
+    switch (typed.type) {
+      case 'heartbeat':
+        return;
+      case 'ready':
+        worker.ready = true;
+        if (typed.appFile !== undefined) {
+          worker.appFile = typed.appFile;
+          this.reloader?.watchTree(dirname(typed.appFile));
+        }
+        this.queue.wakeup();
+        return;
+      case 'retire':
+        if (!worker.retiring && !worker.terminating) {
+          this.log.info('Autorestarting worker after current request (pid:%s, %s requests).', worker.pid, typed.requests);
+          worker.retiring = true;
+          this.queue.wakeup();
+        }
+        return;
+    }
+  }
+
+  private terminate(worker: WorkerProcess): void {
+    if (worker.terminating) return;
+    worker.terminating = true;
+    worker.terminatedAt = performance.now();
+    worker.kill('SIGTERM');
+  }
+
+  private killWorkers(signal: NodeJS.Signals): void {
+    for (const worker of this.workers.values()) {
+      if (signal === 'SIGTERM') this.terminate(worker);
+      else worker.kill(signal);
+    }
+  }
+
+  /** Kill workers that stopped heart-beating (SIGABRT, then SIGKILL), and TERMed ones that overstay. */
+  private murderWorkers(): void {
+    const now = performance.now();
+    const timeoutMs = this.silenceLimitMs();
+    const graceMs = this.settings.get('graceful_timeout') * 1000 + TERM_BACKSTOP_MS;
+    for (const worker of this.workers.values()) {
+      if (worker.exited) continue;
+      if (worker.terminating) {
+        if (now - worker.terminatedAt > graceMs) worker.kill('SIGKILL');
+        continue;
+      }
+      if (timeoutMs === 0) continue;
+      if (!worker.aborted) {
+        if (now - worker.lastBeat <= timeoutMs) continue;
+        this.log.critical('WORKER TIMEOUT (pid:%s)', worker.pid);
+        worker.aborted = true;
+        worker.abortedAt = now;
+        worker.kill('SIGABRT');
+      } else if (now - worker.abortedAt >= ABORT_GRACE_MS) {
+        worker.kill('SIGKILL');
+      }
+    }
+  }
+
+  /** Gunicorn's reap_workers: forget exited workers, report how they ended, halt on a boot error. */
+  private reapWorkers(): void {
+    this.reapReexecChild();
+    for (const worker of [...this.workers.values()]) {
+      if (!worker.exited) continue;
+      this.workers.delete(worker.pid);
+      const { exitCode, exitSignal } = worker;
+      if (exitSignal != null) {
+        if (exitSignal === 'SIGKILL') this.log.error('Worker (pid:%s) was sent SIGKILL! Perhaps out of memory?', worker.pid);
+        else if (exitSignal === 'SIGTERM') this.log.info('Worker (pid:%s) was sent SIGTERM!', worker.pid);
+        else this.log.warning('Worker (pid:%s) was sent %s!', worker.pid, exitSignal);
+      } else if (exitCode != null && exitCode !== 0) {
+        this.log.error('Worker (pid:%s) exited with code %s.', worker.pid, exitCode);
+      }
+      this.hooks.workerExit.call(this, worker);
+      if (!worker.ready && !worker.terminating && (exitCode === WORKER_BOOT_ERROR || exitCode === APP_LOAD_ERROR)) this.onBootFailure(worker, exitCode);
+    }
+  }
+
+  /**
+   * A worker could not boot. Mid-reload, with the previous workers still serving, roll back to
+   * them; otherwise stop everything rather than respawn forever (Gunicorn's HaltServer).
+   */
+  private onBootFailure(worker: WorkerProcess, exitCode: number): void {
+    const reason = exitCode === APP_LOAD_ERROR ? 'App failed to load.' : 'Worker failed to boot.';
+    const fallback = [...this.workers.values()].filter((w) => !w.exited && !w.terminating && w.ready && w.generation < worker.generation);
+    if (fallback.length === 0) throw new HaltServer(reason, exitCode, true);
+    this.log.error('%s The reload is rolled back; the previous workers keep serving.', reason);
+    if (this.previous !== undefined && this.previous.generation < worker.generation) {
+      this.settings = this.previous.settings;
+      this.hooks = this.previous.hooks;
+      this.plugins = this.previous.plugins;
+      this.numWorkersValue = this.settings.get('workers');
+      this.container.register(TOKENS.Settings, { useValue: this.settings });
+      this.applyEnv();
+    }
+    this.previous = undefined;
+    for (const w of this.workers.values()) {
+      if (w.generation >= worker.generation) this.terminate(w);
+      else w.retiring = false;
+    }
+    this.generation = Math.max(...fallback.map((w) => w.generation));
+  }
+
+  // ---------------------------------------------------------------- HUP, reload, USR2
+
+  /** HUP: re-read the config, start new workers with it, retire the old ones once replaced. */
+  private async handleHup(): Promise<void> {
+    this.log.info('Hang up: %s', this.masterName);
+    let settings: Settings;
+    try {
+      settings = await loadConfig(this.invocation);
+    } catch (err) {
+      this.log.error('Reload failed, keeping the current configuration: %s', describeError(err));
+      return;
+    }
+    const previous: PreviousConfig = { settings: this.settings, hooks: this.hooks, plugins: this.plugins, generation: this.generation };
+    const oldBind = JSON.stringify(this.settings.get('bind'));
+    const oldPidfile = this.settings.get('pidfile');
+    this.settings = settings;
+    this.container.register(TOKENS.Settings, { useValue: settings });
+    this.applyChdir();
+    this.applyEnv();
+    this.log.reopenFiles();
+    try {
+      await this.installHooks(settings, PluginResolver.forSettings(settings));
+    } catch (err) {
+      this.log.error('Reload failed, keeping the current configuration: %s', describeError(err));
+      this.settings = previous.settings;
+      this.container.register(TOKENS.Settings, { useValue: previous.settings });
+      this.applyEnv();
+      return;
+    }
+    if (JSON.stringify(settings.get('bind')) !== oldBind) await this.rebind();
+    this.numWorkers = settings.get('workers');
+    this.hooks.onReload.call(this);
+    if (settings.get('pidfile') !== oldPidfile) {
+      this.pidfile?.unlink(this.pid);
+      this.pidfile = undefined;
+      const path = settings.get('pidfile');
+      if (path !== null) {
+        this.pidfile = new Pidfile(path);
+        this.pidfile.create(this.pid);
+      }
+    }
+    setProcessTitle(processTitle('master', this.procName()));
+    this.previous = previous;
+    this.replaceAllWorkers();
+  }
+
+  /** Mark every worker for replacement; manageWorkers starts the new ones first. */
+  private replaceAllWorkers(): void {
+    this.generation += 1;
+    for (const worker of this.workers.values()) if (!worker.terminating) worker.retiring = true;
+    this.manageWorkers();
+  }
+
+  private async rebind(): Promise<void> {
+    let fresh: Listener[];
+    try {
+      fresh = await createListeners(this.settings, { systemdFds: [], inheritedFds: [] });
+    } catch (err) {
+      this.log.error('Keeping the current sockets: %s', describeError(err));
+      return;
+    }
+    const keptPaths = new Set(fresh.map((l) => l.path).filter((p) => p !== undefined));
+    for (const old of this.listeners) old.close(old.path !== undefined && !keptPaths.has(old.path));
+    this.listeners = fresh;
+    this.log.info('Listening at: %s', fresh.map(String).join(','));
+  }
+
+  /** --reload: a file of the app changed; replace the workers (they import the new code). */
+  private onCodeChanged(file: string): void {
+    this.log.info('Worker reloading: %s modified', file);
+    this.previous = undefined;
+    this.replaceAllWorkers();
+  }
+
+  /**
+   * USR2: start a new master (same node, same flags, same argv) that inherits our listening
+   * sockets (GUNICORN_FD) and our pid (GUNICORN_PID). Both serve until this one gets WINCH or
+   * TERM; if the new one dies first, our pid file is restored.
+   */
+  private reexec(): void {
+    if (this.reexecChild !== undefined) {
+      this.log.warning('USR2 signal ignored. Child exists.');
+      return;
+    }
+    if (this.masterPid !== 0) {
+      this.log.warning('USR2 signal ignored. Parent exists.');
+      return;
+    }
+    if (this.pidfile !== undefined) this.pidfile.rename(`${this.pidfile.current}.oldbin`);
+    this.hooks.preExec.call(this);
+    const env: NodeJS.ProcessEnv = { ...this.originalEnv, [PARENT_MASTER_ENV]: String(this.pid), [INHERITED_FDS_ENV]: this.listeners.map((_, i) => String(3 + i)).join(',') };
+    delete env['LISTEN_FDS'];
+    delete env['LISTEN_PID'];
+    const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? '', ...this.invocation.argv], {
+      cwd: this.startCwd,
+      env,
+      stdio: ['ignore', 'inherit', 'inherit', ...this.listeners.map((l) => l.fd)],
+    });
+    this.reexecChild = child;
+    this.reexecExited = false;
+    child.on('error', (err) => this.log.error('Could not start the new master: %s', err.message));
+    child.on('exit', () => {
+      this.reexecExited = true;
+      this.queue.wakeup();
+    });
+  }
+
+  private reapReexecChild(): void {
+    if (this.reexecChild === undefined || !this.reexecExited) return;
+    this.log.info('New master (pid:%s) exited; restoring the pid file', this.reexecChild.pid);
+    this.reexecChild = undefined;
+    const configured = this.settings.get('pidfile');
+    if (this.pidfile !== undefined && configured !== null) this.pidfile.rename(configured);
+  }
+
+  // ---------------------------------------------------------------- stopping
+
+  /**
+   * Close the listening sockets (new connections are refused at once, unless another
+   * generation still holds them), ask the workers to stop, wait up to graceful_timeout (or a
+   * quarter second for a quick stop), then SIGKILL what is left.
+   */
+  async stop(graceful: boolean): Promise<void> {
+    const unlink = this.reexecChild === undefined && this.masterPid === 0 && !this.systemd;
+    closeListeners(this.listeners, unlink);
+    this.listeners = [];
+    this.reloader?.close();
+    let quick = !graceful;
+    this.killWorkers(quick ? 'SIGQUIT' : 'SIGTERM');
+    let limit = performance.now() + (quick ? QUICK_SHUTDOWN_MS : this.settings.get('graceful_timeout') * 1000);
+    while (this.liveWorkers() > 0 && performance.now() < limit) {
+      const signals = await this.queue.wait(Math.min(100, limit - performance.now()));
+      if (!quick && signals.some((s) => s === 'SIGINT' || s === 'SIGQUIT')) {
+        this.log.info('Quick shutdown requested');
+        quick = true;
+        this.killWorkers('SIGQUIT');
+        limit = Math.min(limit, performance.now() + QUICK_SHUTDOWN_MS);
+      }
+      this.reapWorkersQuietly();
+    }
+    if (this.liveWorkers() > 0) {
+      this.killWorkers('SIGKILL');
+      const until = performance.now() + 200;
+      while (this.liveWorkers() > 0 && performance.now() < until) await this.queue.wait(until - performance.now());
+    }
+    this.reapWorkersQuietly();
+  }
+
+  private liveWorkers(): number {
+    let n = 0;
+    for (const worker of this.workers.values()) if (!worker.exited) n += 1;
+    return n;
+  }
+
+  /** While stopping, exits are expected: run worker_exit, never halt again. */
+  private reapWorkersQuietly(): void {
+    for (const worker of [...this.workers.values()]) {
+      if (!worker.exited) continue;
+      this.workers.delete(worker.pid);
+      this.hooks.workerExit.call(this, worker);
+    }
+  }
+
+  private async halt(reason: string | undefined, exitStatus: number, graceful: boolean): Promise<number> {
+    await this.stop(graceful);
+    const log = exitStatus === 0 ? this.log.info.bind(this.log) : this.log.error.bind(this.log);
+    log('Shutting down: %s', this.masterName);
+    if (reason !== undefined) log('Reason: %s', reason);
+    this.pidfile?.unlink(this.pid);
+    this.hooks.onExit.call(this);
+    try {
+      await this.hooks.shutdown.promise(this);
+    } catch (err) {
+      this.log.exception(err, 'A plugin failed to shut down');
+    }
+    this.queue.uninstall();
+    await this.log.close();
+    return exitStatus;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * -D/--daemon. Node cannot fork, so the launcher spawns the same command again, detached into
+ * its own session (setsid) with stdio on /dev/null (or inherited with
+ * enable_stdio_inheritance), and waits on an IPC channel until that daemon reports it is
+ * listening; then it exits 0. If the daemon fails first, the launcher prints why and exits
+ * with the daemon's status, so `gunicorn-ts -D ...` in a script still fails loudly.
+ */
+import { spawn } from 'node:child_process';
+import type { Invocation } from '../config/load-config.js';
+import type { Settings } from '../settings/settings.js';
+import { DAEMON_CHILD_ENV, type DaemonReport } from './messages.js';
+
+export function isDaemonChild(env: NodeJS.ProcessEnv): boolean {
+  return env[DAEMON_CHILD_ENV] === '1';
+}
+
+export async function launchDaemon(invocation: Invocation, settings: Settings): Promise<number> {
+  const inherit = settings.get('enable_stdio_inheritance');
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1] ?? '', ...invocation.argv], {
+    cwd: invocation.cwd,
+    env: { ...invocation.env, [DAEMON_CHILD_ENV]: '1' },
+    detached: true,
+    stdio: inherit ? ['ignore', 'inherit', 'inherit', 'ipc'] : ['ignore', 'ignore', 'ignore', 'ipc'],
+  });
+  return new Promise<number>((resolve) => {
+    let settled = false;
+    const settle = (status: number): void => {
+      if (settled) return;
+      settled = true;
+      if (child.connected) child.disconnect();
+      child.unref();
+      resolve(status);
+    };
+    child.on('message', (message: DaemonReport) => {
+      if (message.type === 'daemon-ready') settle(0);
+      else if (message.type === 'daemon-failed') {
+        process.stderr.write(`gunicorn-ts: error: ${message.message}\n`);
+        settle(message.exitCode === 0 ? 1 : message.exitCode);
+      }
+    });
+    child.on('error', (err) => {
+      process.stderr.write(`gunicorn-ts: error: cannot start the daemon: ${err.message}\n`);
+      settle(1);
+    });
+    child.on('exit', (code) => settle(code ?? 1));
+  });
+}
+
+/** In the daemon: tell the launcher, then drop the channel so nothing ties us to it. */
+export function reportToLauncher(report: DaemonReport): void {
+  if (typeof process.send !== 'function' || !process.connected) return;
+  process.send(report, () => {
+    if (process.connected) process.disconnect();
+  });
+}

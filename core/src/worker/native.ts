@@ -1,0 +1,56 @@
+/**
+ * The optional accept addon (core/native): pausable accepting on a shared listening fd, plus
+ * the few syscalls Node does not expose (listen(2) without polling, getsockname on a bare fd,
+ * getppid). Loaded lazily; `nativeAddon()` is undefined when it was not built, and callers fall
+ * back to net.Server (which cannot pause accepting).
+ */
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type SockName =
+  | { readonly family: 4 | 6; readonly address: string; readonly port: number }
+  | { readonly family: 'unix'; readonly path: string };
+
+/** An opaque uv_poll handle owned by the addon. */
+export type NativeAcceptorHandle = { readonly __brand: 'gts-acceptor' };
+
+export interface NativeAddon {
+  create(fd: number, onAccept: (fdOrNegativeErrno: number) => void, batch: number): NativeAcceptorHandle;
+  start(handle: NativeAcceptorHandle): void;
+  stop(handle: NativeAcceptorHandle): void;
+  close(handle: NativeAcceptorHandle): void;
+  listen(fd: number, backlog: number): void;
+  closeFd(fd: number): void;
+  sockname(fd: number): SockName;
+  getppid(): number;
+  /** A bound unix socket fd; closing it leaves the path alone (libuv's Pipe unlinks it). */
+  bindUnix(path: string): number;
+}
+
+/** Where node-gyp puts the addon, relative to this file in core/dist/worker/. */
+const ADDON_PATH = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native', 'build', 'Release', 'gts_accept.node');
+
+let cached: { addon: NativeAddon | undefined; reason: string } | undefined;
+
+function load(): { addon: NativeAddon | undefined; reason: string } {
+  if (process.env['GTS_NO_NATIVE_ACCEPT'] === '1') return { addon: undefined, reason: 'disabled by GTS_NO_NATIVE_ACCEPT=1' };
+  if (!existsSync(ADDON_PATH)) return { addon: undefined, reason: `${ADDON_PATH} was not built` };
+  try {
+    return { addon: createRequire(import.meta.url)(ADDON_PATH) as NativeAddon, reason: '' };
+  } catch (err) {
+    return { addon: undefined, reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+export function nativeAddon(): NativeAddon | undefined {
+  cached ??= load();
+  return cached.addon;
+}
+
+/** Why the addon is unavailable (for the one log line that says so). */
+export function nativeAddonUnavailableReason(): string {
+  cached ??= load();
+  return cached.reason;
+}

@@ -1,0 +1,73 @@
+/**
+ * Worker health: a worker whose event loop is blocked past `timeout` is killed and replaced
+ * within timeout + 1 s; a worker that cannot boot stops the master (exit 3, or 4 when the app
+ * cannot be loaded) with the error on stderr, without a respawn loop.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import { childPids, cleanup, freePort, httpGet, isAlive, pidApp, startCli, startServer, tempDir, waitFor, writeFile } from '../support/index.js';
+
+after(cleanup);
+
+describe('worker health', () => {
+  it('timeout: a blocked worker gets WORKER TIMEOUT within timeout + 1 s and is replaced', async () => {
+    const port = await freePort();
+    const server = await startServer(['-w', '2', '-t', '2', '-b', `127.0.0.1:${port}`, pidApp()], { workers: 2 });
+    const before = childPids(server.pid);
+    const mark = server.output().length;
+    const blocked = httpGet({ port, path: '/block?ms=20000', timeoutMs: 15_000 }).then(
+      () => 'answered',
+      () => 'cut',
+    );
+    const t0 = performance.now();
+    const match = await server.waitForLine(/WORKER TIMEOUT \(pid:(\d+)\)/, 8000, mark);
+    const latency = performance.now() - t0;
+    const victim = Number(match[1]);
+    assert.ok(before.includes(victim));
+    assert.ok(latency <= 3000, `detected after ${latency.toFixed(0)} ms (timeout 2 s)`);
+    assert.ok(latency >= 1900, `killed before it was blocked for timeout: ${latency.toFixed(0)} ms`);
+    await waitFor('victim killed', () => !isAlive(victim), 3000);
+    assert.equal(await blocked, 'cut');
+    await waitFor('replacement', () => childPids(server.pid).length === 2 && !childPids(server.pid).includes(victim), 5000);
+    assert.equal((await httpGet({ port })).status, 200);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
+  it('an app that throws at import stops the master with exit 4 and the error, no respawn loop', async () => {
+    const dir = tempDir();
+    const app = writeFile(dir, 'broken.mjs', "throw new Error('kaboom at import');\n");
+    const t0 = Date.now();
+    const server = startCli(['-w', '3', '-b', `127.0.0.1:${await freePort()}`, `${app}:app`]);
+    const status = await server.waitExit(10_000);
+    assert.equal(status, 4);
+    assert.ok(Date.now() - t0 < 8000);
+    assert.match(server.output(), /kaboom at import/);
+    assert.match(server.output(), /Reason: App failed to load\./);
+    const boots = (server.output().match(/Booting worker/g) ?? []).length;
+    assert.ok(boots <= 3, `${boots} workers were booted: no respawn loop`);
+  });
+
+  it('a missing app module stops the master with exit 4', async () => {
+    const server = startCli(['-b', `127.0.0.1:${await freePort()}`, './does-not-exist.mjs:app'], { cwd: tempDir() });
+    assert.equal(await server.waitExit(10_000), 4);
+    assert.match(server.output(), /does-not-exist/);
+  });
+
+  it('a worker class that fails to boot stops the master with exit 3', async () => {
+    const dir = tempDir();
+    const workerClass = writeFile(dir, 'bad-worker.mjs', "export default class BadWorker { constructor() { throw new Error('no worker today'); } }\n");
+    const server = startCli(['-k', workerClass, '-b', `127.0.0.1:${await freePort()}`, pidApp(dir)]);
+    assert.equal(await server.waitExit(10_000), 3);
+    assert.match(server.output(), /Reason: Worker failed to boot\./);
+  });
+
+  it('--preload loads the app in the master: a broken app fails before any worker starts', async () => {
+    const dir = tempDir();
+    const app = writeFile(dir, 'broken.mjs', "throw new Error('preload kaboom');\n");
+    const server = startCli(['--preload', '-b', `127.0.0.1:${await freePort()}`, `${app}:app`]);
+    assert.equal(await server.waitExit(10_000), 4);
+    assert.match(server.output(), /preload kaboom/);
+    assert.doesNotMatch(server.output(), /Booting worker/);
+  });
+});

@@ -1,0 +1,90 @@
+/**
+ * Every server hook fires at its moment, in the right process, with the arbiter or worker:
+ * on_starting, when_ready, pre_fork, post_fork, post_worker_init, pre_request, post_request,
+ * nworkers_changed, on_reload, worker_int, worker_abort, pre_exec, worker_exit, on_exit.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { childPids, cleanup, freePort, httpGet, isAlive, pidApp, sleep, startServer, tempDir, track, waitFor, writeFile } from '../support/index.js';
+
+after(cleanup);
+
+function hookConfig(out: string): string {
+  const line = (text: string): string => `appendFileSync(${JSON.stringify(out)}, ${text} + '\\n')`;
+  return `import { appendFileSync } from 'node:fs';
+export const on_starting = (server) => ${line("'on_starting ' + server.pid + ' ' + process.pid")};
+export const when_ready = (server) => ${line("'when_ready ' + server.pid")};
+export const pre_fork = (server, worker) => ${line("'pre_fork ' + worker.pid + ' ' + worker.age")};
+export const post_fork = (server, worker) => ${line("'post_fork ' + worker.pid + ' ' + worker.age + ' ' + process.pid")};
+export const post_worker_init = (worker) => ${line("'post_worker_init ' + worker.pid + ' ' + process.pid + ' ' + worker.age")};
+export const pre_request = (worker, req) => ${line("'pre_request ' + worker.pid + ' ' + req.method + ' ' + req.url")};
+export const post_request = (worker, req, res) => ${line("'post_request ' + worker.pid + ' ' + req.url + ' ' + res.statusCode")};
+export const nworkers_changed = (server, n, old) => ${line("'nworkers_changed ' + n + ' ' + old")};
+export const on_reload = (server) => ${line("'on_reload ' + server.pid")};
+export const worker_int = (worker) => ${line("'worker_int ' + worker.pid")};
+export const worker_abort = (worker) => ${line("'worker_abort ' + worker.pid")};
+export const pre_exec = (server) => ${line("'pre_exec ' + server.pid")};
+export const worker_exit = (server, worker) => ${line("'worker_exit ' + worker.pid + ' ' + process.pid")};
+export const on_exit = (server) => ${line("'on_exit ' + server.pid")};
+`;
+}
+
+describe('server hooks', () => {
+  it('fire at the right moments with the arbiter or the worker', async () => {
+    const dir = tempDir();
+    const out = `${dir}/hooks.log`;
+    const config = writeFile(dir, 'hooks.conf.mjs', hookConfig(out));
+    const port = await freePort();
+    const server = await startServer(['-c', config, '-w', '2', '-b', `127.0.0.1:${port}`, pidApp(dir)], { workers: 2 });
+    const master = server.pid;
+    const lines = (): string[] => readFileSync(out, 'utf8').trim().split('\n');
+    const has = (pattern: RegExp): boolean => lines().some((l) => pattern.test(l));
+    await waitFor('post_worker_init twice', () => lines().filter((l) => l.startsWith('post_worker_init')).length === 2, 5000);
+
+    assert.ok(has(new RegExp(`^on_starting ${master} ${master}$`)));
+    assert.ok(has(new RegExp(`^when_ready ${master}$`)));
+    assert.ok(has(/^nworkers_changed 2 null$/));
+    assert.ok(has(/^pre_fork 0 1$/), 'pre_fork runs before the process exists (pid 0)');
+    const workers = childPids(master);
+    for (const pid of workers) {
+      assert.ok(has(new RegExp(`^post_fork ${pid} \\d+ ${master}$`)), 'post_fork runs in the master with worker.pid set');
+      assert.ok(has(new RegExp(`^post_worker_init ${pid} ${pid} \\d+$`)), 'post_worker_init runs in the worker');
+    }
+    const first = lines();
+    assert.ok(first.indexOf('on_starting ' + master + ' ' + master) < first.findIndex((l) => l.startsWith('when_ready')));
+
+    const res = await httpGet({ port, path: '/hello' });
+    const served = /pid=(\d+)/.exec(res.body)![1];
+    await waitFor('post_request', () => has(new RegExp(`^post_request ${served} /hello 200$`)), 3000);
+    assert.ok(has(new RegExp(`^pre_request ${served} GET /hello$`)));
+
+    server.signal('SIGTTIN');
+    await waitFor('nworkers_changed 3 2', () => has(/^nworkers_changed 3 2$/), 5000);
+    await waitFor('3 workers', () => childPids(master).length === 3, 5000);
+
+    // worker_int / worker_abort run inside the worker when its loop is free.
+    const [a, b] = childPids(master);
+    process.kill(a!, 'SIGQUIT');
+    process.kill(b!, 'SIGABRT');
+    await waitFor('worker_int and worker_abort', () => has(new RegExp(`^worker_int ${a}$`)) && has(new RegExp(`^worker_abort ${b}$`)), 5000);
+    await waitFor('worker_exit for both', () => has(new RegExp(`^worker_exit ${a} ${master}$`)) && has(new RegExp(`^worker_exit ${b} ${master}$`)), 5000);
+
+    server.signal('SIGHUP');
+    await waitFor('on_reload', () => has(new RegExp(`^on_reload ${master}$`)), 5000);
+
+    server.signal('SIGUSR2');
+    await waitFor('pre_exec', () => has(new RegExp(`^pre_exec ${master}$`)), 5000);
+    const newMaster = await waitFor('new master', () => childPids(master).find((pid) => !workers.includes(pid) && /master/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))), 10_000);
+    track(newMaster);
+    await waitFor('new master ready', () => lines().filter((l) => l === `when_ready ${newMaster}`).length === 1, 10_000);
+    process.kill(newMaster, 'SIGQUIT');
+    await waitFor('new master gone', () => !isAlive(newMaster), 5000);
+
+    await sleep(200);
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+    assert.ok(has(new RegExp(`^on_exit ${master}$`)));
+    assert.equal(lines().at(-1), `on_exit ${master}`, 'on_exit is the last hook');
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * Process mechanics: --pid, -D/--daemon (with WINCH), --chdir, -e, -u/-g, -n titles,
+ * --reload with --preload refused, worker_tmp_dir accepted.
+ */
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import {
+  childPids,
+  cleanup,
+  cmdline,
+  freePort,
+  httpGet,
+  isAlive,
+  PID_APP_SOURCE,
+  pidApp,
+  procStatus,
+  sleep,
+  startCli,
+  startServer,
+  tempDir,
+  track,
+  waitFor,
+  writeFile,
+} from '../support/index.js';
+
+after(cleanup);
+
+function readPid(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The session id field of /proc/PID/stat (a daemon leads its own session). */
+function sessionId(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
+}
+
+describe('process mechanics', () => {
+  it('--pid writes the master pid atomically, refuses a second master, and is removed on exit', async () => {
+    const dir = tempDir();
+    const pidfile = `${dir}/run/app.pid`;
+    mkdirSync(`${dir}/run`);
+    const port = await freePort();
+    const server = await startServer(['-b', `127.0.0.1:${port}`, '--pid', pidfile, pidApp(dir)]);
+    assert.equal(readFileSync(pidfile, 'utf8'), `${server.pid}\n`);
+    assert.deepEqual(readdirSync(`${dir}/run`), ['app.pid'], 'no temp file is left behind');
+    const second = startCli(['-b', `127.0.0.1:${await freePort()}`, '--pid', pidfile, pidApp(dir)]);
+    assert.notEqual(await second.waitExit(10_000), 0);
+    assert.match(second.output(), new RegExp(`Already running on PID ${server.pid}`));
+    assert.equal(readPid(pidfile), server.pid, 'the refused master leaves the pid file alone');
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+    assert.equal(existsSync(pidfile), false);
+  });
+
+  it('-D detaches: the launcher exits 0 once the daemon listens; WINCH stops its workers; TERM stops it', async () => {
+    const dir = tempDir();
+    const pidfile = `${dir}/daemon.pid`;
+    const log = `${dir}/error.log`;
+    const port = await freePort();
+    const launcher = startCli(['-D', '-w', '2', '-b', `127.0.0.1:${port}`, '--pid', pidfile, '--error-logfile', log, pidApp(dir)]);
+    assert.equal(await launcher.waitExit(15_000), 0);
+    const daemon = readPid(pidfile);
+    assert.ok(daemon !== undefined && daemon !== launcher.pid);
+    track(daemon);
+    assert.ok(isAlive(daemon));
+    assert.equal(sessionId(daemon), daemon, 'the daemon leads its own session (setsid)');
+    assert.equal(launcher.output(), '', 'the daemon does not write to the launcher\'s stdio');
+    assert.equal((await httpGet({ port })).status, 200);
+    await waitFor('2 workers', () => childPids(daemon).length === 2, 5000);
+
+    process.kill(daemon, 'SIGWINCH');
+    await waitFor('workers stopped', () => childPids(daemon).length === 0, 10_000);
+    assert.ok(isAlive(daemon), 'WINCH keeps the master');
+    assert.match(readFileSync(log, 'utf8'), /graceful stop of workers/);
+    process.kill(daemon, 'SIGHUP');
+    await waitFor('workers back after HUP', () => childPids(daemon).length === 2, 10_000);
+    assert.equal((await httpGet({ port })).status, 200);
+
+    process.kill(daemon, 'SIGTERM');
+    await waitFor('daemon gone', () => !isAlive(daemon), 10_000);
+    assert.equal(existsSync(pidfile), false);
+  });
+
+  it('-D: a daemon that cannot start makes the launcher fail with the reason', async () => {
+    const port = await freePort();
+    const blocker = startCli(['-b', `127.0.0.1:${port}`, pidApp()]);
+    await blocker.waitForLine(/Booting worker/);
+    const launcher = startCli(['-D', '-b', `127.0.0.1:${port}`, pidApp()]);
+    assert.notEqual(await launcher.waitExit(15_000), 0);
+    assert.match(launcher.output(), /Cannot bind 127\.0\.0\.1:\d+: EADDRINUSE/);
+    blocker.signal('SIGQUIT');
+    await blocker.waitExit(5000);
+  });
+
+  it('--chdir and -e KEY=VALUE reach the app', async () => {
+    const dir = tempDir();
+    writeFile(dir, 'app.mjs', PID_APP_SOURCE);
+    const port = await freePort();
+    const server = await startServer(['--chdir', dir, '-e', 'GTS_TEST_GREETING=hello there', '-e', 'GTS_TEST_OTHER=2', '-b', `127.0.0.1:${port}`, 'app.mjs:app'], { cwd: '/' });
+    assert.equal((await httpGet({ port, path: '/cwd' })).body, `${dir}\n`);
+    assert.equal((await httpGet({ port, path: '/env?name=GTS_TEST_GREETING' })).body, 'hello there\n');
+    assert.equal((await httpGet({ port, path: '/env?name=GTS_TEST_OTHER' })).body, '2\n');
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
+  it('-u/-g: workers drop privileges, the master keeps them', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root');
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const app = writeFile(dir, 'app.mjs', PID_APP_SOURCE);
+    chmodSync(app, 0o644);
+    const port = await freePort();
+    const server = await startServer(['-u', 'nobody', '-g', 'nogroup', '-b', `127.0.0.1:${port}`, `${app}:app`]);
+    assert.equal((await httpGet({ port })).status, 200);
+    const [worker] = childPids(server.pid);
+    assert.match(procStatus(worker!, 'Uid') ?? '', /^65534\s/);
+    assert.match(procStatus(worker!, 'Gid') ?? '', /^65534\s/);
+    assert.match(procStatus(server.pid, 'Uid') ?? '', /^0\s/);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
+  it('-n sets the process titles of the master and the workers', async () => {
+    const port = await freePort();
+    const server = await startServer(['-n', 'titletest', '-w', '2', '-b', `127.0.0.1:${port}`, pidApp()], { workers: 2 });
+    await sleep(100);
+    assert.equal(cmdline(server.pid), 'gunicorn-ts: master [titletest]');
+    for (const worker of childPids(server.pid)) assert.equal(cmdline(worker), 'gunicorn-ts: worker [titletest]');
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
+  it('--reload together with --preload is refused', async () => {
+    const server = startCli(['--reload', '--preload', pidApp()]);
+    assert.equal(await server.waitExit(10_000), 2);
+    assert.match(server.output(), /GTS_ERR_CONFLICTING_SETTINGS/);
+  });
+
+  it('--worker-tmp-dir is accepted (heartbeats go over IPC, no file is written)', async () => {
+    const dir = tempDir();
+    const port = await freePort();
+    const server = await startServer(['--worker-tmp-dir', dir, '-b', `127.0.0.1:${port}`, pidApp()]);
+    assert.equal((await httpGet({ port })).status, 200);
+    assert.deepEqual(readdirSync(dir), []);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+});

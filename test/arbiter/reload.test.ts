@@ -1,0 +1,97 @@
+/**
+ * Replacing workers without dropping a request: HUP (new config, fresh app), max_requests
+ * (replacement first), --reload (file change), each under a keep-alive load loop that counts
+ * every failure and non-2xx answer.
+ */
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { childPids, cleanup, freePort, httpGet, keepAliveLoad, PID_APP_SOURCE, pidApp, sleep, startServer, tempDir, waitFor, waitWorkersServing, writeFile } from '../support/index.js';
+
+after(cleanup);
+
+describe('reloading without failed requests', () => {
+  it('HUP re-reads the config and replaces every worker with zero failed requests under keep-alive load', async () => {
+    const dir = tempDir();
+    const app = pidApp(dir);
+    const port = await freePort();
+    const config = writeFile(dir, 'gunicorn.conf.js', `export const workers = 2;\nexport const raw_env = ['GREETING=one'];\n`);
+    const server = await startServer(['-c', config, '-k', 'evented', '-b', `127.0.0.1:${port}`, '--keep-alive', '5', app], { workers: 2 });
+    const before = childPids(server.pid);
+    assert.equal((await httpGet({ port, path: '/env?name=GREETING' })).body, 'one\n');
+
+    writeFileSync(config, `export const workers = 3;\nexport const raw_env = ['GREETING=two'];\n`);
+    const loading = keepAliveLoad({ port, concurrency: 16, durationMs: 4000 });
+    await sleep(500);
+    server.signal('SIGHUP');
+    await server.waitForLine(/Hang up: Master/, 5000);
+    await waitFor('old workers gone, three new ones', () => {
+      const now = childPids(server.pid);
+      return now.length === 3 && before.every((pid) => !now.includes(pid));
+    }, 10_000);
+    const load = await loading;
+    assert.equal(load.failed, 0, `failures: ${load.errors.join(', ')}`);
+    assert.ok(load.ok > 500, `only ${load.ok} requests completed`);
+    assert.equal((await httpGet({ port, path: '/env?name=GREETING' })).body, 'two\n', 'new workers run with the new config');
+    assert.match(server.output(), /Handling signal: hup/);
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+  });
+
+  it('max_requests: the worker is replaced first, then retired; zero failed requests', async () => {
+    const port = await freePort();
+    const server = await startServer(['-w', '2', '-k', 'evented', '--keep-alive', '5', '--max-requests', '200', '--max-requests-jitter', '50', '-b', `127.0.0.1:${port}`, pidApp()], { workers: 2 });
+    const before = childPids(server.pid);
+    const load = await keepAliveLoad({ port, concurrency: 16, durationMs: 4000 });
+    assert.equal(load.failed, 0, `failures: ${load.errors.join(', ')}`);
+    assert.ok(load.pids.size > 2, `requests were served by ${load.pids.size} workers: workers were recycled`);
+    assert.match(server.output(), /Autorestarting worker after current request/);
+    await waitFor('two workers again', () => childPids(server.pid).length === 2, 5000);
+    assert.ok(childPids(server.pid).every((pid) => !before.includes(pid)));
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+  });
+
+  it('max_requests with the sync worker and one process: capacity never dips', async () => {
+    const port = await freePort();
+    const server = await startServer(['-w', '1', '--max-requests', '50', '-b', `127.0.0.1:${port}`, pidApp()]);
+    const load = await keepAliveLoad({ port, concurrency: 4, durationMs: 4000 });
+    assert.equal(load.failed, 0, `failures: ${load.errors.join(', ')}`);
+    assert.ok(load.pids.size >= 4, `served by ${load.pids.size} workers`);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
+  it('--reload restarts the workers when an app file changes', async () => {
+    const dir = tempDir();
+    const app = pidApp(dir);
+    const port = await freePort();
+    const server = await startServer(['--reload', '-b', `127.0.0.1:${port}`, app]);
+    await waitWorkersServing(port, 1);
+    const [first] = childPids(server.pid);
+    await sleep(300); // the master watches once the worker reported ready
+    writeFileSync(`${dir}/app.mjs`, PID_APP_SOURCE.replace("'pid=' + process.pid", "'v2 pid=' + process.pid"));
+    await server.waitForLine(/Worker reloading: .*app\.mjs modified/, 5000);
+    await waitFor('new code served', async () => /^v2 pid=/.test((await httpGet({ port })).body), 10_000, 100);
+    assert.ok(!childPids(server.pid).includes(first!));
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
+  it('a HUP whose new app cannot load keeps the previous workers serving', async () => {
+    const dir = tempDir();
+    const app = pidApp(dir);
+    const port = await freePort();
+    const server = await startServer(['-w', '2', '-b', `127.0.0.1:${port}`, app], { workers: 2 });
+    await waitWorkersServing(port, 2);
+    const before = childPids(server.pid);
+    writeFileSync(`${dir}/app.mjs`, "throw new Error('broken on purpose');\n");
+    server.signal('SIGHUP');
+    await server.waitForLine(/reload is rolled back/, 10_000);
+    await sleep(300);
+    assert.deepEqual(childPids(server.pid), before);
+    assert.equal((await httpGet({ port })).status, 200);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+});

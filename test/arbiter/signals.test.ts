@@ -1,0 +1,150 @@
+/**
+ * The master's signals: TERM graceful (refuse new connections at once, finish in-flight,
+ * exit 0; graceful_timeout kills the rest), QUIT/INT quick (< 0.5 s), TTIN/TTOU, USR1 reopen,
+ * WINCH ignored when not daemonized, and a dead worker is replaced (CHLD).
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { after, describe, it } from 'node:test';
+import { childPids, cleanup, connectionRefused, freePort, httpGet, isAlive, pidApp, sleep, startCli, startServer, tempDir, waitFor } from '../support/index.js';
+
+after(cleanup);
+
+describe('master signals', () => {
+  it('TERM: refuses new connections at once, lets the in-flight request finish, exits 0', async () => {
+    const port = await freePort();
+    const server = await startServer(['-w', '2', '-b', `127.0.0.1:${port}`, pidApp()], { workers: 2 });
+    const workers = childPids(server.pid);
+    const inFlight = httpGet({ port, path: '/sleep?ms=1500', timeoutMs: 5000 });
+    await sleep(300);
+    const termAt = Date.now();
+    server.signal('SIGTERM');
+    await waitFor('new connections refused', () => connectionRefused(port), 1000, 10);
+    assert.ok(Date.now() - termAt < 1000, 'refused within a second of TERM');
+    const res = await inFlight;
+    assert.equal(res.status, 200);
+    assert.equal(await server.waitExit(10_000), 0);
+    assert.match(server.output(), /Handling signal: term/);
+    assert.match(server.output(), /Shutting down: Master/);
+    for (const pid of workers) assert.equal(isAlive(pid), false);
+  });
+
+  it('TERM: a busy keep-alive connection gets Connection: close on its last response', async () => {
+    const port = await freePort();
+    const server = await startServer(['-k', 'evented', '-b', `127.0.0.1:${port}`, '--keep-alive', '5', pidApp()]);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const first = await httpGet({ port, agent });
+    assert.notEqual(first.headers.connection, 'close');
+    const last = httpGet({ port, agent, path: '/sleep?ms=800', timeoutMs: 5000 });
+    await sleep(200);
+    server.signal('SIGTERM');
+    const res = await last;
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.connection, 'close');
+    agent.destroy();
+    assert.equal(await server.waitExit(10_000), 0);
+  });
+
+  it('TERM: requests still running after graceful_timeout are killed', async () => {
+    const port = await freePort();
+    const server = await startServer(['-b', `127.0.0.1:${port}`, '--graceful-timeout', '1', pidApp()]);
+    const worker = childPids(server.pid)[0]!;
+    const inFlight = httpGet({ port, path: '/sleep?ms=8000', timeoutMs: 10_000 }).then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await sleep(200);
+    const t0 = Date.now();
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(6000), 0);
+    assert.ok(Date.now() - t0 < 4000, `stopped ${Date.now() - t0} ms after TERM`);
+    assert.equal(await inFlight, 'cut');
+    assert.equal(isAlive(worker), false);
+  });
+
+  for (const signal of ['SIGQUIT', 'SIGINT'] as const) {
+    it(`${signal}: master and workers are gone within 0.5 s, in-flight requests cut`, async () => {
+      const port = await freePort();
+      const server = await startServer(['-w', '2', '-b', `127.0.0.1:${port}`, pidApp()], { workers: 2 });
+      const processes = [server.pid, ...childPids(server.pid)];
+      const inFlight = httpGet({ port, path: '/sleep?ms=3000', timeoutMs: 5000 }).then(
+        () => 'answered',
+        () => 'cut',
+      );
+      await sleep(200);
+      const t0 = performance.now();
+      server.signal(signal);
+      await waitFor('all gone', () => processes.every((pid) => !isAlive(pid)), 2000, 5);
+      const elapsed = performance.now() - t0;
+      assert.ok(elapsed < 500, `gone after ${elapsed.toFixed(0)} ms`);
+      assert.equal(await inFlight, 'cut');
+    });
+  }
+
+  it('TTIN adds a worker, TTOU removes the oldest, never below 1', async () => {
+    const port = await freePort();
+    const server = await startServer(['-w', '1', '-b', `127.0.0.1:${port}`, pidApp()]);
+    const [first] = childPids(server.pid);
+    server.signal('SIGTTIN');
+    await waitFor('2 workers', () => childPids(server.pid).length === 2, 5000);
+    server.signal('SIGTTIN');
+    await waitFor('3 workers', () => childPids(server.pid).length === 3, 5000);
+    server.signal('SIGTTOU');
+    await waitFor('2 workers', () => childPids(server.pid).length === 2, 5000);
+    assert.ok(!childPids(server.pid).includes(first!), 'the oldest worker is retired first');
+    server.signal('SIGTTOU');
+    await waitFor('1 worker', () => childPids(server.pid).length === 1, 5000);
+    server.signal('SIGTTOU');
+    await sleep(600);
+    assert.equal(childPids(server.pid).length, 1, 'TTOU never goes below one worker');
+    assert.equal((await httpGet({ port })).status, 200);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
+  it('a worker that dies is replaced (CHLD)', async () => {
+    const port = await freePort();
+    const server = await startServer(['-w', '2', '-b', `127.0.0.1:${port}`, pidApp()], { workers: 2 });
+    const [victim, survivor] = childPids(server.pid);
+    process.kill(victim!, 'SIGKILL');
+    await waitFor('replacement', () => {
+      const now = childPids(server.pid);
+      return now.length === 2 && !now.includes(victim!) && now.includes(survivor!);
+    }, 5000);
+    assert.match(server.output(), new RegExp(`Worker \\(pid:${victim}\\) was sent SIGKILL!`));
+    assert.equal((await httpGet({ port })).status, 200);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
+  it('USR1 reopens the log files in the master and every worker', async () => {
+    const dir = tempDir();
+    const log = `${dir}/error.log`;
+    const port = await freePort();
+    const server = startCli(['-w', '2', '-b', `127.0.0.1:${port}`, '--error-logfile', log, pidApp(dir)]);
+    await waitFor('workers booted', () => existsSync(log) && (readFileSync(log, 'utf8').match(/Booting worker/g) ?? []).length === 2, 10_000);
+    const workers = childPids(server.pid);
+    renameSync(log, `${log}.1`); // what logrotate does
+    server.signal('SIGUSR1');
+    await waitFor('a new log file', () => existsSync(log), 5000);
+    await sleep(500); // the workers handle their USR1
+    assert.match(readFileSync(`${log}.1`, 'utf8'), /Handling signal: usr1/);
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+    const text = readFileSync(log, 'utf8');
+    for (const pid of workers) assert.match(text, new RegExp(`\\[${pid}\\] \\[INFO\\] Worker exiting`), `worker ${pid} writes to the new file:\n${text}\nold file:\n${readFileSync(`${log}.1`, 'utf8')}\nstderr:\n${server.output()}`);
+    assert.match(text, /Shutting down: Master/);
+  });
+
+  it('WINCH is ignored with a log line when not daemonized', async () => {
+    const port = await freePort();
+    const server = await startServer(['-b', `127.0.0.1:${port}`, pidApp()]);
+    const workers = childPids(server.pid);
+    server.signal('SIGWINCH');
+    await server.waitForLine(/SIGWINCH ignored\. Not daemonized/, 5000);
+    assert.deepEqual(childPids(server.pid), workers);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+});

@@ -6,7 +6,7 @@
 export { GtsError, gtsError, isGtsError, describeError, errorTable, type GtsErrorCode } from './errors.js';
 export { TOKENS, createContainer, construct, inject, injectable, type DependencyContainer, type InjectionToken } from './container.js';
 
-export { SETTINGS, SETTINGS_BY_NAME, HOOK_SETTING_NAMES, DEFAULT_ACCESS_LOG_FORMAT, type SettingName, type SettingValues } from './settings/definitions.js';
+export { SETTINGS, SETTINGS_BY_NAME, HOOK_SETTING_NAMES, type SettingName, type SettingValues } from './settings/definitions.js';
 export type { SettingSpec, SettingSection, CliShape } from './settings/spec.js';
 export { Settings, describeSetting, type SettingEntry, type SettingSource, type SerializedSettings } from './settings/settings.js';
 export { SettingValueError, type HookFunction } from './settings/validators.js';
@@ -49,4 +49,34 @@ export { Worker, isWorkerClass } from './worker/base.js';
 export type { WorkerContext } from './worker/context.js';
 export { createAcceptor, acceptedSocket, type Acceptor, type Accepted, type AcceptHandler, type AcceptorOptions } from './worker/acceptor.js';
 export { nativeAddon, type NativeAddon } from './worker/native.js';
-export type { HttpProtocolOptions, HttpCallbacks } from './http/options.js';
+
+export {
+  HttpConnection,
+  HttpRequest,
+  HttpResponse,
+  DEFAULT_HTTP_PROTOCOL_OPTIONS,
+  MAX_HEAD_BYTES,
+  MAX_REQUEST_FIELDS,
+  DEFAULT_ACCESS_LOG_FORMAT,
+  compileAccessLogFormat,
+  formatAccessLog,
+  formatLogTime,
+  HTTP_ERRORS,
+  HttpErrorCode,
+  HttpProtocolError,
+  HttpResponseError,
+  TlsConfigError,
+  createTlsContext,
+  resolveTlsVersionFloor,
+  wrapTlsSocket,
+  SchemeResolver,
+  normalizeIp,
+  type HttpSocket,
+  type HttpCallbacks,
+  type HttpProtocolOptions,
+  type RequestListener,
+  type AccessLogFormatter,
+  type AccessLogInfo,
+  type TlsServerContext,
+  type TlsSettings,
+} from './http/index.js';

@@ -3,9 +3,8 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { coreHttp, type AccessLogInfo } from './harness/core-http.test.js';
+import { formatAccessLog, compileAccessLogFormat, formatLogTime, DEFAULT_ACCESS_LOG_FORMAT, type AccessLogInfo } from '@gunicorn-ts/core';
 
-const { formatAccessLog, compileAccessLogFormat, formatLogTime, DEFAULT_ACCESS_LOG_FORMAT } = coreHttp;
 
 function info(overrides: Partial<AccessLogInfo> = {}): AccessLogInfo {
   return {

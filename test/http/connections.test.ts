@@ -4,9 +4,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTarget, type Target } from './harness/target.test.js';
-import { exchange, header, request, WireClient } from './harness/wire.test.js';
-import { expectResponses } from './harness/expect.test.js';
+import { startTarget, type Target } from './harness/target.js';
+import { exchange, header, request, WireClient } from './harness/wire.js';
+import { expectResponses } from './harness/expect.js';
 
 let target: Target;
 before(async () => {

@@ -3,9 +3,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTarget, type Target } from './harness/target.test.js';
-import { exchange, request } from './harness/wire.test.js';
-import { assertAppNotCalled, expectRefused, expectResponses, json } from './harness/expect.test.js';
+import { startTarget, type Target } from './harness/target.js';
+import { exchange, request } from './harness/wire.js';
+import { assertAppNotCalled, expectRefused, expectResponses, json } from './harness/expect.js';
 
 let target: Target;
 before(async () => {

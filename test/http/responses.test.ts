@@ -5,9 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTarget, TEST_SERVER_HEADER, type Target } from './harness/target.test.js';
-import { exchange, header, request, WireClient } from './harness/wire.test.js';
-import { assertStandardHeaders, expectRefused, expectResponses, json } from './harness/expect.test.js';
+import { startTarget, TEST_SERVER_HEADER, type Target } from './harness/target.js';
+import { exchange, header, request, WireClient } from './harness/wire.js';
+import { assertStandardHeaders, expectRefused, expectResponses, json } from './harness/expect.js';
 
 let target: Target;
 before(async () => {

@@ -3,9 +3,9 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTarget, type TargetOptions } from './harness/target.test.js';
-import { request } from './harness/wire.test.js';
-import { expectResponses, json } from './harness/expect.test.js';
+import { startTarget, type TargetOptions } from './harness/target.js';
+import { request } from './harness/wire.js';
+import { expectResponses, json } from './harness/expect.js';
 
 async function schemeFor(options: TargetOptions, fields: string[]): Promise<unknown> {
   const target = await startTarget(options);

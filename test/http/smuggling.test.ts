@@ -5,9 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTarget, type Target } from './harness/target.test.js';
-import { exchange } from './harness/wire.test.js';
-import { appInvocations, expectRefused, expectResponses, json } from './harness/expect.test.js';
+import { startTarget, type Target } from './harness/target.js';
+import { exchange } from './harness/wire.js';
+import { appInvocations, expectRefused, expectResponses, json } from './harness/expect.js';
 
 let target: Target;
 before(async () => {

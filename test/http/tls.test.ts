@@ -8,12 +8,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { coreHttp } from './harness/core-http.test.js';
-import { startTarget } from './harness/target.test.js';
-import { request, WireClient } from './harness/wire.test.js';
-import { json } from './harness/expect.test.js';
+import { createTlsContext, resolveTlsVersionFloor, TlsConfigError } from '@gunicorn-ts/core';
+import { startTarget } from './harness/target.js';
+import { request, WireClient } from './harness/wire.js';
+import { json } from './harness/expect.js';
 
-const { createTlsContext, resolveTlsVersionFloor, TlsConfigError } = coreHttp;
 
 let dir: string;
 const file = (name: string): string => join(dir, name);

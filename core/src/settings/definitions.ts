@@ -7,8 +7,8 @@
 import * as v from './validators.js';
 import type { HookFunction } from './validators.js';
 import type { SettingSpec } from './spec.js';
+import { DEFAULT_ACCESS_LOG_FORMAT } from '../http/access-log.js';
 
-export const DEFAULT_ACCESS_LOG_FORMAT = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"';
 
 /** The typed value of every setting, by name. */
 export interface SettingValues {

@@ -124,7 +124,8 @@ class ServerAcceptor implements Acceptor {
     onAccept: AcceptHandler,
     options: AcceptorOptions,
   ) {
-    this.server = net.createServer();
+    // allowHalfOpen: a client that half-closes after its request must still get the response.
+    this.server = net.createServer({ allowHalfOpen: true });
     this.server.on('connection', (socket) => onAccept({ socket }, listener));
     this.server.on('error', (err) => options.log.error('Listening on %s failed: %s', listener.url, err.message));
     this.server.listen({ fd: listener.fd, backlog: options.backlog });

@@ -1,13 +1,9 @@
-/*
- * Test harness module of the HTTP suites. Named *.test.ts only so that test/tsconfig.json
- * compiles it (its include pattern only takes *.test.ts here); it defines no test cases.
- */
 /**
  * Assertions shared by the conformance cases.
  */
 import assert from 'node:assert/strict';
-import type { Target } from './target.test.js';
-import { exchange, header, WireClient, type ExchangeResult, type ParsedResponse } from './wire.test.js';
+import type { Target } from './target.js';
+import { exchange, header, WireClient, type ExchangeResult, type ParsedResponse } from './wire.js';
 
 const IMF_FIXDATE = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
 

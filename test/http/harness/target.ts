@@ -1,17 +1,12 @@
-/*
- * Test harness module of the HTTP suites. Named *.test.ts only so that test/tsconfig.json
- * compiles it (its include pattern only takes *.test.ts here); it defines no test cases.
- */
 /**
  * Where the HTTP conformance cases send their bytes. Cases only use `host`, `port`, `tls` and
  * the optional hooks, never how the server runs, so that other targets (the gunicorn-ts CLI
  * with each worker class) can be added here without touching the cases.
  */
 import net from 'node:net';
-import { testApp } from './app.test.js';
-import { coreHttp, type AccessLogInfo, type HttpConnection, type HttpProtocolOptions, type TlsSettings } from './core-http.test.js';
+import { testApp } from './app.js';
+import { DEFAULT_HTTP_PROTOCOL_OPTIONS, HttpConnection as Connection, createTlsContext, wrapTlsSocket, type AccessLogInfo, type HttpConnection, type HttpProtocolOptions, type TlsSettings } from '@gunicorn-ts/core';
 
-const { DEFAULT_HTTP_PROTOCOL_OPTIONS, HttpConnection: Connection, createTlsContext, wrapTlsSocket } = coreHttp;
 
 export interface TargetOptions extends Partial<HttpProtocolOptions> {
   /** Serve HTTPS with these settings (certfile/keyfile...). */

@@ -1,7 +1,3 @@
-/*
- * Test harness module of the HTTP suites. Named *.test.ts only so that test/tsconfig.json
- * compiles it (its include pattern only takes *.test.ts here); it defines no test cases.
- */
 /**
  * The application the HTTP conformance suite talks to. A plain Node request listener, so any
  * target (in-process connection, or the real CLI with any worker class) can serve it.

@@ -1,7 +1,3 @@
-/*
- * Test harness module of the HTTP suites. Named *.test.ts only so that test/tsconfig.json
- * compiles it (its include pattern only takes *.test.ts here); it defines no test cases.
- */
 /**
  * A raw HTTP/1.1 client for conformance tests: bytes in, bytes out, every read with a deadline,
  * and a strict parser for the responses that come back.

@@ -1,5 +1,6 @@
 /**
- * Every error gunicorn-ts raises on purpose, in one table with a stable code.
+ * Every error gunicorn-ts raises on purpose, in one table with a stable code: those that end a
+ * process (with an exit code) and those the HTTP front answers a request with (with a status).
  *
  * Codes are part of the public contract (scripts and tests match on them), so an entry is
  * never renamed; add a new one instead. `exitCode` is what the CLI exits with when the error
@@ -9,10 +10,19 @@
  */
 import { format } from 'node:util';
 
-interface ErrorSpec {
+/** An error that ends a process (or the CLI) with `exitCode`. */
+export interface ProcessErrorSpec {
   readonly exitCode: number;
   readonly message: string;
 }
+
+/** A request the HTTP front refuses: answered with `status` and `message` as a short body. */
+export interface HttpErrorSpec {
+  readonly status: number;
+  readonly message: string;
+}
+
+type ErrorSpec = ProcessErrorSpec | HttpErrorSpec;
 
 const table = {
   GTS_ERR_USAGE: { exitCode: 2, message: '%s' },
@@ -39,19 +49,76 @@ const table = {
   GTS_ERR_ALREADY_RUNNING: { exitCode: 1, message: 'Already running on PID %s (or pid file %s is stale)' },
   GTS_ERR_TLS: { exitCode: 2, message: 'TLS setup failed for %s: %s' },
   GTS_ERR_USER: { exitCode: 2, message: 'No such %s: %j' },
+
+  // The HTTP front's refusals (core/src/http/errors.ts). Messages never echo client input.
+
+  GTS_ERR_HTTP_BAD_REQUEST_LINE: { status: 400, message: 'Malformed request line' },
+  GTS_ERR_HTTP_INVALID_METHOD: { status: 400, message: 'Invalid method' },
+  GTS_ERR_HTTP_INVALID_TARGET: { status: 400, message: 'Invalid request target' },
+  GTS_ERR_HTTP_INVALID_VERSION: { status: 400, message: 'Invalid HTTP version' },
+  GTS_ERR_HTTP_VERSION_NOT_SUPPORTED: { status: 505, message: 'HTTP version not supported' },
+  GTS_ERR_HTTP_REQUEST_LINE_TOO_LONG: { status: 414, message: 'Request line is too large' },
+  GTS_ERR_HTTP_TOO_MANY_FIELDS: { status: 431, message: 'Too many header fields' },
+  GTS_ERR_HTTP_FIELD_TOO_LARGE: { status: 431, message: 'Header field is too large' },
+  GTS_ERR_HTTP_HEAD_TOO_LARGE: { status: 431, message: 'Request header section is too large' },
+  GTS_ERR_HTTP_BARE_LF: { status: 400, message: 'Line not terminated by CRLF' },
+  GTS_ERR_HTTP_OBS_FOLD: { status: 400, message: 'Obsolete line folding is not accepted' },
+  GTS_ERR_HTTP_INVALID_FIELD_NAME: { status: 400, message: 'Invalid header field name' },
+  GTS_ERR_HTTP_INVALID_FIELD_VALUE: { status: 400, message: 'Invalid header field value' },
+  GTS_ERR_HTTP_MISSING_HOST: { status: 400, message: 'Missing Host header' },
+  GTS_ERR_HTTP_DUPLICATE_HOST: { status: 400, message: 'More than one Host header' },
+  GTS_ERR_HTTP_INVALID_HOST: { status: 400, message: 'Invalid Host header' },
+  GTS_ERR_HTTP_INVALID_CONTENT_LENGTH: { status: 400, message: 'Invalid Content-Length' },
+  GTS_ERR_HTTP_DUPLICATE_CONTENT_LENGTH: { status: 400, message: 'More than one Content-Length' },
+  GTS_ERR_HTTP_CONTENT_LENGTH_WITH_TRANSFER_ENCODING: {
+    status: 400,
+    message: 'Both Content-Length and Transfer-Encoding',
+  },
+  GTS_ERR_HTTP_TRANSFER_ENCODING_NOT_CHUNKED: {
+    status: 400,
+    message: 'Final transfer coding is not chunked',
+  },
+  GTS_ERR_HTTP_TRANSFER_ENCODING_IN_HTTP10: {
+    status: 400,
+    message: 'Transfer-Encoding in an HTTP/1.0 request',
+  },
+  GTS_ERR_HTTP_INVALID_TRANSFER_ENCODING: { status: 400, message: 'Invalid Transfer-Encoding' },
+  GTS_ERR_HTTP_UNSUPPORTED_TRANSFER_CODING: { status: 501, message: 'Unsupported transfer coding' },
+  GTS_ERR_HTTP_INVALID_CHUNK_SIZE: { status: 400, message: 'Invalid chunk size' },
+  GTS_ERR_HTTP_INVALID_CHUNK_EXTENSION: { status: 400, message: 'Invalid chunk extension' },
+  GTS_ERR_HTTP_INVALID_CHUNK_DELIMITER: { status: 400, message: 'Chunk data not followed by CRLF' },
+  GTS_ERR_HTTP_CHUNK_LINE_TOO_LONG: { status: 400, message: 'Chunk size line is too long' },
+  GTS_ERR_HTTP_EXPECTATION_FAILED: { status: 417, message: 'Unsupported expectation' },
+  GTS_ERR_HTTP_CONNECT_NOT_SUPPORTED: { status: 501, message: 'CONNECT is not supported' },
+  GTS_ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'Request header timeout' },
+  GTS_ERR_HTTP_INCOMPLETE_REQUEST: { status: 400, message: 'Incomplete request' },
+  GTS_ERR_HTTP_APP_ERROR: { status: 500, message: 'Internal Server Error' },
+  GTS_ERR_HTTP_RESPONSE_LENGTH_MISMATCH: {
+    status: 500,
+    message: 'Response body length differs from its Content-Length',
+  },
+  GTS_ERR_HTTP_INVALID_RESPONSE_CONTENT_LENGTH: {
+    status: 500,
+    message: 'Response Content-Length is not a valid non-negative integer',
+  },
 } as const satisfies Record<string, ErrorSpec>;
 
-export type GtsErrorCode = keyof typeof table;
+type Table = typeof table;
+/** Codes of errors that end a process. */
+export type GtsErrorCode = { [K in keyof Table]: Table[K] extends { exitCode: number } ? K : never }[keyof Table];
+/** Every code in the table, process and HTTP. */
+export type AnyErrorCode = keyof Table;
 
 export class GtsError extends Error {
   readonly code: GtsErrorCode;
   readonly exitCode: number;
 
   constructor(code: GtsErrorCode, args: readonly unknown[], options?: { cause?: unknown }) {
-    super(format(table[code].message, ...args), options);
+    const spec: ProcessErrorSpec = table[code];
+    super(format(spec.message, ...args), options);
     this.name = 'GtsError';
     this.code = code;
-    this.exitCode = table[code].exitCode;
+    this.exitCode = spec.exitCode;
   }
 }
 
@@ -70,4 +137,4 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
-export const errorTable: Readonly<Record<GtsErrorCode, ErrorSpec>> = table;
+export const errorTable = table;

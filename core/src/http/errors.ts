@@ -1,3 +1,5 @@
+import { errorTable, type HttpErrorSpec } from '../errors.js';
+
 /**
  * Stable error codes of the HTTP/1.1 front. Protocol errors carry the status we answer with;
  * the message is what the short error body says (never echoes client input).
@@ -42,63 +44,8 @@ export const HttpErrorCode = {
 
 export type HttpErrorCode = (typeof HttpErrorCode)[keyof typeof HttpErrorCode];
 
-interface ErrorEntry {
-  readonly status: number;
-  readonly message: string;
-}
-
-/** Status answered and message used for each code. */
-export const HTTP_ERRORS: Readonly<Record<HttpErrorCode, ErrorEntry>> = {
-  GTS_ERR_HTTP_BAD_REQUEST_LINE: { status: 400, message: 'Malformed request line' },
-  GTS_ERR_HTTP_INVALID_METHOD: { status: 400, message: 'Invalid method' },
-  GTS_ERR_HTTP_INVALID_TARGET: { status: 400, message: 'Invalid request target' },
-  GTS_ERR_HTTP_INVALID_VERSION: { status: 400, message: 'Invalid HTTP version' },
-  GTS_ERR_HTTP_VERSION_NOT_SUPPORTED: { status: 505, message: 'HTTP version not supported' },
-  GTS_ERR_HTTP_REQUEST_LINE_TOO_LONG: { status: 414, message: 'Request line is too large' },
-  GTS_ERR_HTTP_TOO_MANY_FIELDS: { status: 431, message: 'Too many header fields' },
-  GTS_ERR_HTTP_FIELD_TOO_LARGE: { status: 431, message: 'Header field is too large' },
-  GTS_ERR_HTTP_HEAD_TOO_LARGE: { status: 431, message: 'Request header section is too large' },
-  GTS_ERR_HTTP_BARE_LF: { status: 400, message: 'Line not terminated by CRLF' },
-  GTS_ERR_HTTP_OBS_FOLD: { status: 400, message: 'Obsolete line folding is not accepted' },
-  GTS_ERR_HTTP_INVALID_FIELD_NAME: { status: 400, message: 'Invalid header field name' },
-  GTS_ERR_HTTP_INVALID_FIELD_VALUE: { status: 400, message: 'Invalid header field value' },
-  GTS_ERR_HTTP_MISSING_HOST: { status: 400, message: 'Missing Host header' },
-  GTS_ERR_HTTP_DUPLICATE_HOST: { status: 400, message: 'More than one Host header' },
-  GTS_ERR_HTTP_INVALID_HOST: { status: 400, message: 'Invalid Host header' },
-  GTS_ERR_HTTP_INVALID_CONTENT_LENGTH: { status: 400, message: 'Invalid Content-Length' },
-  GTS_ERR_HTTP_DUPLICATE_CONTENT_LENGTH: { status: 400, message: 'More than one Content-Length' },
-  GTS_ERR_HTTP_CONTENT_LENGTH_WITH_TRANSFER_ENCODING: {
-    status: 400,
-    message: 'Both Content-Length and Transfer-Encoding',
-  },
-  GTS_ERR_HTTP_TRANSFER_ENCODING_NOT_CHUNKED: {
-    status: 400,
-    message: 'Final transfer coding is not chunked',
-  },
-  GTS_ERR_HTTP_TRANSFER_ENCODING_IN_HTTP10: {
-    status: 400,
-    message: 'Transfer-Encoding in an HTTP/1.0 request',
-  },
-  GTS_ERR_HTTP_INVALID_TRANSFER_ENCODING: { status: 400, message: 'Invalid Transfer-Encoding' },
-  GTS_ERR_HTTP_UNSUPPORTED_TRANSFER_CODING: { status: 501, message: 'Unsupported transfer coding' },
-  GTS_ERR_HTTP_INVALID_CHUNK_SIZE: { status: 400, message: 'Invalid chunk size' },
-  GTS_ERR_HTTP_INVALID_CHUNK_EXTENSION: { status: 400, message: 'Invalid chunk extension' },
-  GTS_ERR_HTTP_INVALID_CHUNK_DELIMITER: { status: 400, message: 'Chunk data not followed by CRLF' },
-  GTS_ERR_HTTP_CHUNK_LINE_TOO_LONG: { status: 400, message: 'Chunk size line is too long' },
-  GTS_ERR_HTTP_EXPECTATION_FAILED: { status: 417, message: 'Unsupported expectation' },
-  GTS_ERR_HTTP_CONNECT_NOT_SUPPORTED: { status: 501, message: 'CONNECT is not supported' },
-  GTS_ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'Request header timeout' },
-  GTS_ERR_HTTP_INCOMPLETE_REQUEST: { status: 400, message: 'Incomplete request' },
-  GTS_ERR_HTTP_APP_ERROR: { status: 500, message: 'Internal Server Error' },
-  GTS_ERR_HTTP_RESPONSE_LENGTH_MISMATCH: {
-    status: 500,
-    message: 'Response body length differs from its Content-Length',
-  },
-  GTS_ERR_HTTP_INVALID_RESPONSE_CONTENT_LENGTH: {
-    status: 500,
-    message: 'Response Content-Length is not a valid non-negative integer',
-  },
-};
+/** Status answered and message used for each code: the entries of the core error table. */
+export const HTTP_ERRORS: Readonly<Record<HttpErrorCode, HttpErrorSpec>> = errorTable;
 
 /** A request we refuse: answered with `status` and a short body, then the connection closes. */
 export class HttpProtocolError extends Error {

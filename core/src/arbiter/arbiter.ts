@@ -166,6 +166,9 @@ export class Arbiter implements ArbiterApi {
     this.container.register(TOKENS.Settings, { useValue: this.settings });
     this.container.register(TOKENS.PluginResolver, { useValue: resolver });
     this.log = await createLogger(this.settings, resolver, this.container);
+    // As Gunicorn loads worker_class in the master: a string that does not resolve, or a plugin
+    // for another core version, fails here once instead of in every worker. Workers skip the check.
+    await resolver.resolve('worker', this.settings.effectiveWorkerClass());
     await this.installHooks(this.settings, resolver);
     this.numWorkers = this.settings.get('workers');
     if (this.settings.get('preload_app')) await this.preload();

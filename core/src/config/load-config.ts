@@ -4,7 +4,7 @@
  * a worker instead takes its master's serialized settings and re-reads only the config file's
  * functions (loadWorkerSettings), since functions cannot be sent between processes.
  */
-import { parseCommandLine, type ParsedCommandLine } from '../cli/program.js';
+import type { ParsedCommandLine } from '../cli/program.js';
 import { gtsError } from '../errors.js';
 import { CORE_VERSION } from '../plugins/resolver.js';
 import { SETTINGS_BY_NAME, type SettingName } from '../settings/definitions.js';
@@ -22,6 +22,9 @@ export interface Invocation {
 }
 
 export async function loadConfig(invocation: Invocation): Promise<Settings> {
+  // commander is loaded here, not at the top: worker processes import this module (through the
+  // core index) but never parse a command line, and every module a worker loads costs it memory.
+  const { parseCommandLine } = await import('../cli/program.js');
   const cli = parseCommandLine(invocation.argv, { version: CORE_VERSION });
   const envText = invocation.env[ENV_ARGS_VARIABLE];
   const fromEnv = envText === undefined || envText.trim() === '' ? undefined : parseCommandLine(shellSplit(envText), { version: CORE_VERSION, forEnvironment: true });

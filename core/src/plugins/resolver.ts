@@ -12,7 +12,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import semver from 'semver';
 import { appSearchPaths } from '../app/search-paths.js';
 import { gtsError } from '../errors.js';
 import type { Settings } from '../settings/settings.js';
@@ -45,15 +44,24 @@ const CORE_MANIFEST = JSON.parse(readFileSync(resolve(CORE_DIR, 'package.json'),
 export const CORE_VERSION: string = CORE_MANIFEST.version;
 export const CORE_PACKAGE_NAME: string = CORE_MANIFEST.name;
 
+export interface ResolverOptions {
+  /**
+   * Check each plugin's core version range. A worker resolves the very strings its master
+   * already checked, so it skips the check (and the semver module's memory).
+   */
+  readonly checkCompatibility: boolean;
+}
+
 export class PluginResolver {
   /** @param searchDirs where packages are looked up, in order (the core's own location is added last). */
   constructor(
     private readonly cwd: string,
     private readonly searchDirs: readonly string[],
+    private readonly options: ResolverOptions = { checkCompatibility: true },
   ) {}
 
-  static forSettings(settings: Settings): PluginResolver {
-    return new PluginResolver(settings.get('chdir'), appSearchPaths(settings));
+  static forSettings(settings: Settings, options?: ResolverOptions): PluginResolver {
+    return new PluginResolver(settings.get('chdir'), appSearchPaths(settings), options);
   }
 
   async resolve(kind: PluginKind, spec: string): Promise<ResolvedPlugin> {
@@ -166,7 +174,7 @@ export class PluginResolver {
     }
     const value = namespace[exportName];
     const meta = pluginMeta(value, location, spec);
-    checkCoreRange(meta);
+    if (this.options.checkCompatibility) await checkCoreRange(meta);
     return { value, from: file, meta };
   }
 }
@@ -178,8 +186,9 @@ function pluginMeta(value: unknown, location: PackageLocation | undefined, spec:
   return core === undefined ? { name } : { name, core };
 }
 
-function checkCoreRange(meta: PluginMeta): void {
+async function checkCoreRange(meta: PluginMeta): Promise<void> {
   if (meta.core === undefined || meta.name === CORE_PACKAGE_NAME) return;
+  const { default: semver } = await import('semver');
   if (!semver.validRange(meta.core)) {
     throw gtsError('GTS_ERR_PLUGIN_INCOMPATIBLE', meta.name, `an invalid range ${JSON.stringify(meta.core)}`, CORE_VERSION);
   }

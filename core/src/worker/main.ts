@@ -31,7 +31,7 @@ function send(message: WorkerToMaster): void {
 async function boot(message: BootMessage, onLogger: (log: Logger) => void): Promise<Worker> {
   const settings = await loadWorkerSettings(message.settings);
   const container = createContainer();
-  const resolver = PluginResolver.forSettings(settings);
+  const resolver = PluginResolver.forSettings(settings, { checkCompatibility: false });
   container.register(TOKENS.Settings, { useValue: settings });
   container.register(TOKENS.PluginResolver, { useValue: resolver });
   const log: Logger = await createLogger(settings, resolver, container);

@@ -75,7 +75,15 @@ describe('server hooks', () => {
 
     server.signal('SIGUSR2');
     await waitFor('pre_exec', () => has(new RegExp(`^pre_exec ${master}$`)), 5000);
-    const newMaster = await waitFor('new master', () => childPids(master).find((pid) => !workers.includes(pid) && /master/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'))), 10_000);
+    // Workers retiring after the HUP may exit between listing and reading: a vanished pid is not the new master.
+    const cmdline = (pid: number): string => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    const newMaster = await waitFor('new master', () => childPids(master).find((pid) => !workers.includes(pid) && /master/.test(cmdline(pid))), 10_000);
     track(newMaster);
     await waitFor('new master ready', () => lines().filter((l) => l === `when_ready ${newMaster}`).length === 1, 10_000);
     process.kill(newMaster, 'SIGQUIT');

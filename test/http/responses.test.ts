@@ -3,215 +3,211 @@
  * standard headers are present, header injection is impossible, app failures are contained
  * (RFC 9112 §6, RFC 9110 §6.6, §15).
  */
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTarget, TEST_SERVER_HEADER, type Target } from './harness/target.js';
+import { describeEachTarget } from './harness/suite.js';
+import type { Target } from './harness/target.js';
 import { exchange, header, request, WireClient } from './harness/wire.js';
-import { assertStandardHeaders, expectRefused, expectResponses, json } from './harness/expect.js';
+import { assertStandardHeaders, expectPipelined, expectRefused, expectResponses, json } from './harness/expect.js';
 
-let target: Target;
-before(async () => {
-  target = await startTarget();
-});
-after(async () => {
-  await target.stop();
-});
-
-const close = 'Connection: close';
-
-describe('bodiless responses (RFC 9112 §6.3, RFC 9110 §15)', () => {
-  test('RFC 9110 §9.3.2: HEAD gets no body even if the app writes one; the next pipelined request is intact', async () => {
-    const r = await expectResponses(target, request('HEAD', '/hello') + request('GET', '/hello', [close]), [200, 200], ['HEAD', 'GET']);
-    assert.equal(r.rest.length, 0, 'no stray body bytes after the HEAD response');
-    assert.equal(r.responses[1]!.body.toString(), 'hello');
+describeEachTarget('responses', (targets) => {
+  let target: Target;
+  before(async () => {
+    target = await targets.get();
   });
 
-  for (const status of [204, 304]) {
-    test(`RFC 9110 §15: ${status} carries no body even if the app writes one; pipelining continues`, async () => {
-      const r = await expectResponses(target, request('GET', `/status?code=${status}`) + request('GET', '/hello', [close]), [status, 200]);
-      assert.equal(r.responses[0]!.body.length, 0);
-      assert.equal(r.responses[1]!.body.toString(), 'hello');
-      assert.equal(r.rest.length, 0);
+  const close = 'Connection: close';
+
+  describe('bodiless responses (RFC 9112 §6.3, RFC 9110 §15)', () => {
+    test('RFC 9110 §9.3.2: HEAD gets no body even if the app writes one; the next pipelined request is intact', async () => {
+      const r = await expectPipelined(target, request('HEAD', '/hello') + request('GET', '/hello', [close]), [200, 200], ['HEAD', 'GET']);
+      assert.equal(r.rest.length, 0, 'no stray body bytes after the HEAD response');
+      if (target.protocol.keepAlive) assert.equal(r.responses[1]!.body.toString(), 'hello');
     });
-  }
 
-  test('RFC 9112 §6.2: 204 has neither Content-Length nor Transfer-Encoding even if the app sets them', async () => {
-    const r = await expectResponses(target, request('GET', '/status-with-length?code=204') + request('GET', '/hello', [close]), [204, 200]);
-    assert.equal(header(r.responses[0]!, 'content-length'), undefined);
-    assert.equal(header(r.responses[0]!, 'transfer-encoding'), undefined);
-  });
-
-  test('RFC 9110 §15.3.6: 205 is sent with Content-Length: 0 and no content', async () => {
-    const r = await expectResponses(target, request('GET', '/status?code=205') + request('GET', '/hello', [close]), [205, 200]);
-    assert.equal(header(r.responses[0]!, 'content-length'), '0');
-    assert.equal(r.responses[0]!.body.length, 0);
-    assert.equal(r.responses[1]!.body.toString(), 'hello');
-  });
-
-  test('RFC 9110 §15.2: a 1xx used as the final response has no body, and the connection closes', async () => {
-    const client = await WireClient.connect(target.port);
-    try {
-      client.write(request('GET', '/early-hint-final') + request('GET', '/hello'));
-      const res = await client.readResponse();
-      assert.equal(res.status, 103);
-      assert.equal(header(res, 'content-length'), undefined);
-      assert.ok(await client.waitForClose(), 'closed: no final response will follow');
-      assert.equal(client.pending.length, 0);
-    } finally {
-      client.destroy();
+    for (const status of [204, 304]) {
+      test(`RFC 9110 §15: ${status} carries no body even if the app writes one; pipelining continues`, async () => {
+        const r = await expectPipelined(target, request('GET', `/status?code=${status}`) + request('GET', '/hello', [close]), [status, 200]);
+        assert.equal(r.responses[0]!.body.length, 0);
+        if (target.protocol.keepAlive) assert.equal(r.responses[1]!.body.toString(), 'hello');
+        assert.equal(r.rest.length, 0);
+      });
     }
-  });
-});
 
-describe('framing the app cannot break (RFC 9112 §6)', () => {
-  test('RFC 9112 §6.3: never both Content-Length and Transfer-Encoding (app sets both)', async () => {
-    const r = await expectResponses(target, request('GET', '/both-lengths') + request('GET', '/hello', [close]), [200, 200]);
-    assert.equal(r.responses[0]!.body.toString(), 'hello');
-    assert.equal(r.responses[1]!.body.toString(), 'hello');
-  });
+    test('RFC 9112 §6.2: 204 has neither Content-Length nor Transfer-Encoding even if the app sets them', async () => {
+      const r = await expectPipelined(target, request('GET', '/status-with-length?code=204') + request('GET', '/hello', [close]), [204, 200]);
+      assert.equal(header(r.responses[0]!, 'content-length'), undefined);
+      assert.equal(header(r.responses[0]!, 'transfer-encoding'), undefined);
+    });
 
-  test('RFC 9112 §6.3: a body shorter than its Content-Length makes the server close the connection', async () => {
-    const client = await WireClient.connect(target.port);
-    try {
-      client.write(request('GET', '/cl-short') + request('GET', '/hello'));
-      await client.waitForClose();
-      const raw = client.pending.toString('latin1');
-      assert.match(raw, /^HTTP\/1\.1 200 OK\r\n/);
-      assert.match(raw, /\r\nContent-Length: 10\r\n/);
-      assert.ok(raw.endsWith('\r\n\r\n12345'), 'only the 5 bytes the app wrote, then close');
-      assert.equal(raw.match(/HTTP\/1\.1/g)?.length, 1, 'the pipelined request is not answered on a broken connection');
-    } finally {
-      client.destroy();
-    }
-    if (target.appErrors !== undefined) {
-      assert.ok(target.appErrors.some((e) => (e as { code?: string }).code === 'GTS_ERR_HTTP_RESPONSE_LENGTH_MISMATCH'));
-    }
-  });
+    test('RFC 9110 §15.3.6: 205 is sent with Content-Length: 0 and no content', async () => {
+      const r = await expectPipelined(target, request('GET', '/status?code=205') + request('GET', '/hello', [close]), [205, 200]);
+      assert.equal(header(r.responses[0]!, 'content-length'), '0');
+      assert.equal(r.responses[0]!.body.length, 0);
+      if (target.protocol.keepAlive) assert.equal(r.responses[1]!.body.toString(), 'hello');
+    });
 
-  test('RFC 9112 §6.3: a body longer than its Content-Length is cut at the length, then the connection closes', async () => {
-    const client = await WireClient.connect(target.port);
-    try {
-      client.write(request('GET', '/cl-long') + request('GET', '/hello'));
-      const res = await client.readResponse();
-      assert.equal(res.body.toString(), '12345');
-      assert.ok(await client.waitForClose());
-      assert.equal(client.pending.length, 0, 'no excess bytes that a client would read as the next response');
-    } finally {
-      client.destroy();
-    }
+    test('RFC 9110 §15.2: a 1xx used as the final response has no body, and the connection closes', async () => {
+      const client = await WireClient.connect(target.port);
+      try {
+        client.write(request('GET', '/early-hint-final') + request('GET', '/hello'));
+        const res = await client.readResponse();
+        assert.equal(res.status, 103);
+        assert.equal(header(res, 'content-length'), undefined);
+        assert.ok(await client.waitForClose(), 'closed: no final response will follow');
+        assert.equal(client.pending.length, 0);
+      } finally {
+        client.destroy();
+      }
+    });
   });
 
-  test('RFC 9112 §7: a stream of unknown length is chunked for HTTP/1.1', async () => {
-    const r = await expectResponses(target, request('GET', '/stream?n=3', [close]), [200]);
-    assert.equal(r.responses[0]!.framing, 'chunked');
-    assert.equal(r.responses[0]!.body.toString(), 'part0;part1;part2;');
+  describe('framing the app cannot break (RFC 9112 §6)', () => {
+    test('RFC 9112 §6.3: never both Content-Length and Transfer-Encoding (app sets both)', async () => {
+      const r = await expectPipelined(target, request('GET', '/both-lengths') + request('GET', '/hello', [close]), [200, 200]);
+      assert.equal(r.responses[0]!.body.toString(), 'hello');
+      if (target.protocol.keepAlive) assert.equal(r.responses[1]!.body.toString(), 'hello');
+    });
+
+    test('RFC 9112 §6.3: a body shorter than its Content-Length makes the server close the connection', async () => {
+      const client = await WireClient.connect(target.port);
+      try {
+        client.write(request('GET', '/cl-short') + request('GET', '/hello'));
+        await client.waitForClose();
+        const raw = client.pending.toString('latin1');
+        assert.match(raw, /^HTTP\/1\.1 200 OK\r\n/);
+        assert.match(raw, /\r\nContent-Length: 10\r\n/);
+        assert.ok(raw.endsWith('\r\n\r\n12345'), 'only the 5 bytes the app wrote, then close');
+        assert.equal(raw.match(/HTTP\/1\.1/g)?.length, 1, 'the pipelined request is not answered on a broken connection');
+      } finally {
+        client.destroy();
+      }
+      await target.waitForAppError(/HttpResponseError: Response body \(5 bytes\) is shorter than its Content-Length \(10\)/);
+    });
+
+    test('RFC 9112 §6.3: a body longer than its Content-Length is cut at the length, then the connection closes', async () => {
+      const client = await WireClient.connect(target.port);
+      try {
+        client.write(request('GET', '/cl-long') + request('GET', '/hello'));
+        const res = await client.readResponse();
+        assert.equal(res.body.toString(), '12345');
+        assert.ok(await client.waitForClose());
+        assert.equal(client.pending.length, 0, 'no excess bytes that a client would read as the next response');
+      } finally {
+        client.destroy();
+      }
+    });
+
+    test('RFC 9112 §7: a stream of unknown length is chunked for HTTP/1.1', async () => {
+      const r = await expectResponses(target, request('GET', '/stream?n=3', [close]), [200]);
+      assert.equal(r.responses[0]!.framing, 'chunked');
+      assert.equal(r.responses[0]!.body.toString(), 'part0;part1;part2;');
+    });
+
+    test('RFC 9112 §6.1: an HTTP/1.0 client never gets chunked; unknown length means close-delimited', async () => {
+      const r = await exchange(target.port, 'GET /stream?n=3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n', { timeoutMs: 2000 });
+      assert.equal(r.responses.length, 1);
+      const res = r.responses[0]!;
+      assert.equal(header(res, 'transfer-encoding'), undefined);
+      assert.equal(res.framing, 'close');
+      assert.equal(header(res, 'connection'), 'close');
+      assert.equal(res.body.toString(), 'part0;part1;part2;');
+      assert.ok(r.closed);
+    });
+
+    test('RFC 9112 §6.2: a large body arrives complete (response backpressure)', async () => {
+      const r = await expectResponses(target, request('GET', '/big?size=3000000', [close]), [200]);
+      assert.equal(r.responses[0]!.body.length, 3_000_000);
+    });
   });
 
-  test('RFC 9112 §6.1: an HTTP/1.0 client never gets chunked; unknown length means close-delimited', async () => {
-    const r = await exchange(target.port, 'GET /stream?n=3 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n', { timeoutMs: 2000 });
-    assert.equal(r.responses.length, 1);
-    const res = r.responses[0]!;
-    assert.equal(header(res, 'transfer-encoding'), undefined);
-    assert.equal(res.framing, 'close');
-    assert.equal(header(res, 'connection'), 'close');
-    assert.equal(res.body.toString(), 'part0;part1;part2;');
-    assert.ok(r.closed);
+  describe('standard headers (RFC 9110 §6.6)', () => {
+    test('RFC 9110 §6.6.1: Date on app responses, even when the app sets sendDate = false', async () => {
+      const r = await expectResponses(target, request('GET', '/no-date', [close]), [200]);
+      assertStandardHeaders(r.responses[0]!);
+    });
+
+    test('RFC 9110 §6.6.1: Date and Server on our own error responses', async () => {
+      const r = await expectRefused(target, 'GET / HTTP/1.1\r\n\r\n', 400);
+      assert.equal(header(r.responses[0]!, 'server'), target.protocol.serverHeader);
+    });
+
+    test('RFC 9110 §10.2.4: Server is ours unless the app sets its own', async () => {
+      const ours = await expectResponses(target, request('GET', '/hello', [close]), [200]);
+      assert.equal(header(ours.responses[0]!, 'server'), target.protocol.serverHeader);
+      const apps = await expectResponses(target, request('GET', '/server-header', [close]), [200]);
+      assert.deepEqual(apps.responses[0]!.headers.get('server'), ['custom-server']);
+    });
+
+    test('RFC 9112 §2.3: the status line says HTTP/1.1 to an HTTP/1.0 client too', async () => {
+      const r = await exchange(target.port, 'GET /hello HTTP/1.0\r\n\r\n', { timeoutMs: 2000 });
+      assert.ok(r.responses[0]!.rawHead.startsWith('HTTP/1.1 200 OK\r\n'));
+    });
   });
 
-  test('RFC 9112 §6.2: a large body arrives complete (response backpressure)', async () => {
-    const r = await expectResponses(target, request('GET', '/big?size=3000000', [close]), [200]);
-    assert.equal(r.responses[0]!.body.length, 3_000_000);
-  });
-});
-
-describe('standard headers (RFC 9110 §6.6)', () => {
-  test('RFC 9110 §6.6.1: Date on app responses, even when the app sets sendDate = false', async () => {
-    const r = await expectResponses(target, request('GET', '/no-date', [close]), [200]);
-    assertStandardHeaders(r.responses[0]!);
-  });
-
-  test('RFC 9110 §6.6.1: Date and Server on our own error responses', async () => {
-    const r = await expectRefused(target, 'GET / HTTP/1.1\r\n\r\n', 400);
-    assert.equal(header(r.responses[0]!, 'server'), TEST_SERVER_HEADER);
+  describe('header injection is impossible (RFC 9110 §5.5)', () => {
+    test('RFC 9110 §5.5: CR/LF/NUL in names, values or the reason phrase throw a catchable error, nothing is written', async () => {
+      const r = await expectResponses(target, request('GET', '/inject', [close]), [200]);
+      const res = r.responses[0]!;
+      const attempts = json(res);
+      for (const [name, code] of Object.entries(attempts)) {
+        assert.notEqual(code, 'no-error', `${name} must throw`);
+        assert.notEqual(code, 'error-without-code', `${name} must throw an error with a code`);
+      }
+      assert.ok(!/injected/i.test(res.rawHead), 'no injected header line');
+    });
   });
 
-  test('RFC 9110 §10.2.4: Server is ours unless the app sets its own', async () => {
-    const r = await expectResponses(target, request('GET', '/hello') + request('GET', '/server-header', [close]), [200, 200]);
-    assert.equal(header(r.responses[0]!, 'server'), TEST_SERVER_HEADER);
-    assert.deepEqual(r.responses[1]!.headers.get('server'), ['custom-server']);
+  describe('application failures', () => {
+    test('an app that throws before responding gets a 500 with a short body; the error is reported', async () => {
+      const r = await expectResponses(target, request('GET', '/throw'), [500]);
+      assert.ok(r.responses[0]!.body.length < 100);
+      assert.equal(header(r.responses[0]!, 'connection'), 'close');
+      assert.ok(r.closed);
+      await target.waitForAppError(/Error: test app: synchronous failure\n\s+at /);
+    });
+
+    test('an app whose promise rejects before responding gets a 500', async () => {
+      await expectResponses(target, request('GET', '/reject'), [500]);
+      await target.waitForAppError(/Error: test app: asynchronous failure\n\s+at /);
+    });
+
+    test('the server keeps serving after app failures', async () => {
+      await expectResponses(target, request('GET', '/throw') + request('GET', '/hello'), [500]);
+      await expectResponses(target, request('GET', '/hello', [close]), [200]);
+    });
+
+    test('an app that fails after sending headers: the connection is closed, the response left incomplete', async () => {
+      const client = await WireClient.connect(target.port);
+      try {
+        client.write(request('GET', '/throw-after-headers'));
+        assert.ok(await client.waitForClose());
+        const raw = client.pending.toString('latin1');
+        assert.match(raw, /Content-Length: 100\r\n/);
+        assert.ok(raw.endsWith('\r\n\r\npartial'), 'the client sees fewer bytes than announced, then EOF');
+      } finally {
+        client.destroy();
+      }
+    });
   });
 
-  test('RFC 9112 §2.3: the status line says HTTP/1.1 to an HTTP/1.0 client too', async () => {
-    const r = await exchange(target.port, 'GET /hello HTTP/1.0\r\n\r\n', { timeoutMs: 2000 });
-    assert.ok(r.responses[0]!.rawHead.startsWith('HTTP/1.1 200 OK\r\n'));
-  });
-});
+  describe('Express-style prototype swapping', () => {
+    test('protocol behaviour survives setPrototypeOf(req/res) (Express does it): length cut at CL, then close', async () => {
+      const client = await WireClient.connect(target.port);
+      try {
+        client.write(request('GET', '/swapped/cl-long'));
+        const res = await client.readResponse();
+        assert.equal(res.body.toString(), '12345');
+        assert.ok(await client.waitForClose());
+      } finally {
+        client.destroy();
+      }
+    });
 
-describe('header injection is impossible (RFC 9110 §5.5)', () => {
-  test('RFC 9110 §5.5: CR/LF/NUL in names, values or the reason phrase throw a catchable error, nothing is written', async () => {
-    const r = await expectResponses(target, request('GET', '/inject', [close]), [200]);
-    const res = r.responses[0]!;
-    const attempts = json(res);
-    for (const [name, code] of Object.entries(attempts)) {
-      assert.notEqual(code, 'no-error', `${name} must throw`);
-      assert.notEqual(code, 'error-without-code', `${name} must throw an error with a code`);
-    }
-    assert.ok(!/injected/i.test(res.rawHead), 'no injected header line');
-  });
-});
-
-describe('application failures', () => {
-  test('an app that throws before responding gets a 500 with a short body; the error is reported', async () => {
-    const errorsBefore = target.appErrors?.length ?? 0;
-    const r = await expectResponses(target, request('GET', '/throw'), [500]);
-    assert.ok(r.responses[0]!.body.length < 100);
-    assert.equal(header(r.responses[0]!, 'connection'), 'close');
-    assert.ok(r.closed);
-    if (target.appErrors !== undefined) {
-      const reported = target.appErrors.slice(errorsBefore);
-      assert.ok(reported.some((e) => e instanceof Error && /synchronous failure/.test(e.message) && typeof e.stack === 'string'));
-    }
-  });
-
-  test('an app whose promise rejects before responding gets a 500', async () => {
-    await expectResponses(target, request('GET', '/reject'), [500]);
-  });
-
-  test('the server keeps serving after app failures', async () => {
-    await expectResponses(target, request('GET', '/throw') + request('GET', '/hello'), [500]);
-    await expectResponses(target, request('GET', '/hello', [close]), [200]);
-  });
-
-  test('an app that fails after sending headers: the connection is closed, the response left incomplete', async () => {
-    const client = await WireClient.connect(target.port);
-    try {
-      client.write(request('GET', '/throw-after-headers'));
-      assert.ok(await client.waitForClose());
-      const raw = client.pending.toString('latin1');
-      assert.match(raw, /Content-Length: 100\r\n/);
-      assert.ok(raw.endsWith('\r\n\r\npartial'), 'the client sees fewer bytes than announced, then EOF');
-    } finally {
-      client.destroy();
-    }
-  });
-});
-
-describe('Express-style prototype swapping', () => {
-  test('protocol behaviour survives setPrototypeOf(req/res) (Express does it): length cut at CL, then close', async () => {
-    const client = await WireClient.connect(target.port);
-    try {
-      client.write(request('GET', '/swapped/cl-long'));
-      const res = await client.readResponse();
-      assert.equal(res.body.toString(), '12345');
-      assert.ok(await client.waitForClose());
-    } finally {
-      client.destroy();
-    }
-  });
-
-  test('request bodies are still delivered after setPrototypeOf(req)', async () => {
-    const body = 'x'.repeat(200_000);
-    const r = await expectResponses(target, request('POST', '/swapped/echo', [`Content-Length: ${body.length}`, close], body), [200]);
-    assert.equal(json(r.responses[0]!).bodyLength, 200_000);
+    test('request bodies are still delivered after setPrototypeOf(req)', async () => {
+      const body = 'x'.repeat(200_000);
+      const r = await expectResponses(target, request('POST', '/swapped/echo', [`Content-Length: ${body.length}`, close], body), [200]);
+      assert.equal(json(r.responses[0]!).bodyLength, 200_000);
+    });
   });
 });

@@ -1,23 +1,21 @@
 /**
  * req.scheme from secure_scheme_headers + forwarded_allow_ips (Gunicorn's wsgi.url_scheme).
  */
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTarget, type TargetOptions } from './harness/target.js';
+import { describeEachTarget } from './harness/suite.js';
+import type { TargetOptions } from './harness/target.js';
 import { request } from './harness/wire.js';
 import { expectResponses, json } from './harness/expect.js';
 
-async function schemeFor(options: TargetOptions, fields: string[]): Promise<unknown> {
-  const target = await startTarget(options);
-  try {
+describeEachTarget('secure_scheme_headers / forwarded_allow_ips', (targets) => {
+  /** req.scheme as the app sees it, on the target with these settings. */
+  async function schemeFor(options: TargetOptions, fields: string[]): Promise<unknown> {
+    const target = await targets.get(options);
     const r = await expectResponses(target, request('GET', '/echo', [...fields, 'Connection: close']), [200]);
     return json(r.responses[0]!).scheme;
-  } finally {
-    await target.stop();
   }
-}
 
-describe('secure_scheme_headers / forwarded_allow_ips', () => {
   test('plain connection without secure headers is http', async () => {
     assert.equal(await schemeFor({}, []), 'http');
   });

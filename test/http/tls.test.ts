@@ -8,8 +8,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTlsContext, resolveTlsVersionFloor, TlsConfigError } from '@gunicorn-ts/core';
-import { startTarget } from './harness/target.js';
+import { createTlsContext, resolveTlsVersionFloor, TlsConfigError, type TlsSettings } from '@gunicorn-ts/core';
+import { describeEachTarget } from './harness/suite.js';
 import { request, WireClient } from './harness/wire.js';
 import { json } from './harness/expect.js';
 
@@ -49,46 +49,33 @@ async function httpsEcho(port: number, connect: Record<string, unknown>): Promis
   }
 }
 
-describe('HTTPS serving', () => {
+describeEachTarget('HTTPS serving', (targets) => {
+  const serverCert = (): TlsSettings => ({ certfile: file('server.pem'), keyfile: file('server.key') });
+
   test('a TLS connection is served and req.scheme is https', async () => {
-    const target = await startTarget({ tls: { certfile: file('server.pem'), keyfile: file('server.key') } });
-    try {
-      const body = await httpsEcho(target.port, { ca: [readFileSync(file('ca.pem'))], rejectUnauthorized: true, servername: 'localhost' });
-      assert.equal(body.scheme, 'https');
-      assert.equal(body.encrypted, true);
-    } finally {
-      await target.stop();
-    }
+    const target = await targets.get({ tls: serverCert() });
+    assert.ok(target.tls);
+    const body = await httpsEcho(target.port, { ca: [readFileSync(file('ca.pem'))], rejectUnauthorized: true, servername: 'localhost' });
+    assert.equal(body.scheme, 'https');
+    assert.equal(body.encrypted, true);
   });
 
   test('cert_reqs 2 (required): a client without a certificate is refused', async () => {
-    const target = await startTarget({ tls: { certfile: file('server.pem'), keyfile: file('server.key'), caCerts: file('ca.pem'), certReqs: 2 } });
-    try {
-      await assert.rejects(httpsEcho(target.port, {}));
-      const body = await httpsEcho(target.port, { cert: readFileSync(file('client.pem')), key: readFileSync(file('client.key')) });
-      assert.equal(body.scheme, 'https');
-    } finally {
-      await target.stop();
-    }
+    const target = await targets.get({ tls: { ...serverCert(), caCerts: file('ca.pem'), certReqs: 2 } });
+    await assert.rejects(httpsEcho(target.port, {}));
+    const body = await httpsEcho(target.port, { cert: readFileSync(file('client.pem')), key: readFileSync(file('client.key')) });
+    assert.equal(body.scheme, 'https');
   });
 
   test('cert_reqs 1 (optional): no certificate is fine, an untrusted one is refused', async () => {
-    const target = await startTarget({ tls: { certfile: file('server.pem'), keyfile: file('server.key'), caCerts: file('ca.pem'), certReqs: 1 } });
-    try {
-      assert.equal((await httpsEcho(target.port, {})).scheme, 'https');
-      await assert.rejects(httpsEcho(target.port, { cert: readFileSync(file('rogue.pem')), key: readFileSync(file('rogue.key')) }));
-    } finally {
-      await target.stop();
-    }
+    const target = await targets.get({ tls: { ...serverCert(), caCerts: file('ca.pem'), certReqs: 1 } });
+    assert.equal((await httpsEcho(target.port, {})).scheme, 'https');
+    await assert.rejects(httpsEcho(target.port, { cert: readFileSync(file('rogue.pem')), key: readFileSync(file('rogue.key')) }));
   });
 
   test('ssl_version TLSv1_2 as a floor: TLS 1.3 clients are still served', async () => {
-    const target = await startTarget({ tls: { certfile: file('server.pem'), keyfile: file('server.key'), sslVersion: 'TLSv1_2' } });
-    try {
-      assert.equal((await httpsEcho(target.port, { minVersion: 'TLSv1.3' })).scheme, 'https');
-    } finally {
-      await target.stop();
-    }
+    const target = await targets.get({ tls: { ...serverCert(), sslVersion: 'TLSv1_2' } });
+    assert.equal((await httpsEcho(target.port, { minVersion: 'TLSv1.3' })).scheme, 'https');
   });
 });
 

@@ -39,10 +39,14 @@ export interface AcceptorOptions {
   readonly log: Logger;
 }
 
-/** The socket for an accepted connection (wrapping a raw fd in this thread). */
+/**
+ * The socket for an accepted connection (wrapping a raw fd in this thread). allowHalfOpen, as
+ * net.Server gives: otherwise Node ends our side when a client half-closes after its request,
+ * and the response is lost.
+ */
 export function acceptedSocket(accepted: Accepted): net.Socket {
   if (accepted.socket !== undefined) return accepted.socket;
-  return new net.Socket({ fd: accepted.fd, readable: true, writable: true });
+  return new net.Socket({ fd: accepted.fd, readable: true, writable: true, allowHalfOpen: true });
 }
 
 export function createAcceptor(listener: ListenerInfo, onAccept: AcceptHandler, options: AcceptorOptions): Acceptor {

@@ -252,6 +252,10 @@ export abstract class Worker implements WorkerApi {
     }
     const release = this.slots.get(socket);
     if (release !== undefined && stream !== socket) this.slots.set(stream, release);
+    // Without keep-alive the connection is done once our side has ended: also after an error
+    // response (400, 408, ...), which no onResponse reports, while HttpConnection lingers up to
+    // 2 s reading what a client that does not close still sends.
+    if (release !== undefined && !this.cachedProtocolOptions().keepAlive) stream.once('finish', release);
     const connection = new HttpConnection(stream, this.app, this.cachedProtocolOptions(), this.cachedCallbacks());
     this.httpConnections.add(connection);
     connection.once('close', () => this.httpConnections.delete(connection));

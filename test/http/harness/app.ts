@@ -4,8 +4,22 @@
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
 
-/** Number of times the app was invoked (GET /count reads it; itself included). */
-let invocations = 0;
+/** How many times the app was invoked: GET /count reads it (itself included). */
+export interface InvocationCounter {
+  increment(): void;
+  read(): number;
+}
+
+/** A counter in this module's memory: enough when one thread runs the app. */
+export function memoryCounter(): InvocationCounter {
+  let invocations = 0;
+  return {
+    increment: () => {
+      invocations++;
+    },
+    read: () => invocations,
+  };
+}
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
@@ -35,8 +49,14 @@ function errorCode(fn: () => void): string {
   }
 }
 
-export async function testApp(req: IncomingMessage, res: ServerResponse): Promise<void> {
-  invocations++;
+export type TestApp = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+export function createTestApp(counter: InvocationCounter): TestApp {
+  return (req, res) => handle(counter, req, res);
+}
+
+async function handle(counter: InvocationCounter, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  counter.increment();
   if (req.url === '*') {
     res.end(`asterisk:${req.method}`);
     return;
@@ -78,7 +98,7 @@ export async function testApp(req: IncomingMessage, res: ServerResponse): Promis
       res.end('hello');
       return;
     case '/count':
-      res.end(String(invocations));
+      res.end(String(counter.read()));
       return;
     case '/stream': {
       // Unknown length: chunked for HTTP/1.1, close-delimited for HTTP/1.0.
@@ -216,4 +236,5 @@ export async function testApp(req: IncomingMessage, res: ServerResponse): Promis
   }
 }
 
-export default testApp;
+/** The in-process target's app. */
+export const testApp = createTestApp(memoryCounter());

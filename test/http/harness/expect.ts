@@ -49,6 +49,32 @@ export async function expectResponses(
   return result;
 }
 
+/**
+ * Pipelined requests (RFC 9112 §9.3.2). A keep-alive target answers every one, in order. A
+ * target without keep-alive (the sync worker: one request per connection) answers the first
+ * with `Connection: close`, sends nothing for the others and closes cleanly: that is its
+ * contract, and a response to a later request would mean it read past the first one.
+ */
+export async function expectPipelined(
+  target: Target,
+  bytes: string | Buffer,
+  statuses: number[],
+  methods?: string[],
+): Promise<ExchangeResult> {
+  if (target.protocol.keepAlive) return expectResponses(target, bytes, statuses, methods);
+  const result = await exchange(target.port, bytes, { timeoutMs: 2000, methods: methods ?? [] });
+  assert.deepEqual(
+    result.responses.map((r) => r.status),
+    statuses.slice(0, 1),
+    `without keep-alive only the first request is answered; rest ${JSON.stringify(result.rest.toString('latin1').slice(0, 200))}`,
+  );
+  assertStandardHeaders(result.responses[0]!);
+  assert.equal(header(result.responses[0]!, 'connection'), 'close', 'without keep-alive every response says Connection: close');
+  assert.ok(result.closed, 'the connection closes after the first response');
+  assert.equal(result.rest.length, 0, 'no bytes after the first response');
+  return result;
+}
+
 /** How many times the app has been invoked so far (GET /count counts itself). */
 export async function appInvocations(target: Target): Promise<number> {
   const client = await WireClient.connect(target.port, target.host);

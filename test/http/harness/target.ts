@@ -1,12 +1,10 @@
 /**
- * Where the HTTP conformance cases send their bytes. Cases only use `host`, `port`, `tls` and
- * the optional hooks, never how the server runs, so that other targets (the gunicorn-ts CLI
- * with each worker class) can be added here without touching the cases.
+ * Where the HTTP conformance cases send their bytes. Cases see a Target: an address, the
+ * protocol options in effect, and ways to observe what only the server knows (app errors, the
+ * access log, a graceful drain), never how the server runs (target-kinds.ts lists the kinds).
  */
-import net from 'node:net';
-import { testApp } from './app.js';
-import { DEFAULT_HTTP_PROTOCOL_OPTIONS, HttpConnection as Connection, createTlsContext, wrapTlsSocket, type AccessLogInfo, type HttpConnection, type HttpProtocolOptions, type TlsSettings } from '@gunicorn-ts/core';
-
+import { waitFor } from '../../support/index.js';
+import type { HttpProtocolOptions, TlsSettings } from '@gunicorn-ts/core';
 
 export interface TargetOptions extends Partial<HttpProtocolOptions> {
   /** Serve HTTPS with these settings (certfile/keyfile...). */
@@ -14,65 +12,46 @@ export interface TargetOptions extends Partial<HttpProtocolOptions> {
 }
 
 export interface Target {
+  /** The kind's name: `in-process` or a worker class. */
+  readonly name: string;
   readonly host: string;
   readonly port: number;
   readonly tls: boolean;
-  /** Graceful drain of every connection (a worker's TERM/HUP); absent if the target cannot. */
-  shutdown?(): void;
-  /** Errors the server reported for the app (only targets that can observe them). */
-  readonly appErrors?: unknown[];
-  /** Access log infos of finished responses (only targets that can observe them). */
-  readonly accessLog?: AccessLogInfo[];
+  /**
+   * The protocol options in effect. CLI targets round timeouts up to whole seconds (the
+   * settings are in seconds) and never keep connections alive with the sync worker.
+   */
+  readonly protocol: Readonly<HttpProtocolOptions>;
+  /** The pid of the process serving connections now (what the access log's %(p)s shows). */
+  servingPid(): number;
+  /**
+   * Graceful drain of every connection, as a worker's TERM/HUP does: in-process,
+   * HttpConnection.shutdown(); CLI, SIGTERM to the worker (the master then replaces it).
+   */
+  drain(): void;
+  /** Resolves once new connections are served (after a drain: by the replacement worker). */
+  ready(): Promise<void>;
+  /** The first app error the server reported (code, message, stack) matching `pattern`. */
+  waitForAppError(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** The first access log line (in TEST_ACCESS_LOG_FORMAT) matching `pattern`. */
+  waitForAccessLog(pattern: RegExp, timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
 export const TEST_SERVER_HEADER = 'gunicorn-ts/test';
 
-/** In-process target: net.Server → (TLS) → HttpConnection → test app. */
-export async function startTarget(options: TargetOptions = {}): Promise<Target> {
-  const { tls: tlsSettings, ...protocol } = options;
-  const protocolOptions: HttpProtocolOptions = {
-    ...DEFAULT_HTTP_PROTOCOL_OPTIONS,
-    serverHeader: TEST_SERVER_HEADER,
-    ...protocol,
-  };
-  const appErrors: unknown[] = [];
-  const accessLog: AccessLogInfo[] = [];
-  const connections = new Set<HttpConnection>();
-  const tlsContext = tlsSettings !== undefined ? createTlsContext(tlsSettings) : undefined;
-  const callbacks = {
-    onAppError: (err: unknown) => {
-      appErrors.push(err);
-    },
-    onResponse: (_req: unknown, _res: unknown, info: AccessLogInfo) => {
-      accessLog.push(info);
-    },
-  };
-  // allowHalfOpen: a client that half-closes after its request still gets its response.
-  const server = net.createServer({ allowHalfOpen: true, noDelay: true }, (raw) => {
-    const socket = tlsContext !== undefined ? wrapTlsSocket(raw, tlsContext) : raw;
-    const connection = new Connection(socket, testApp, protocolOptions, callbacks);
-    connections.add(connection);
-    connection.on('close', () => connections.delete(connection));
-    connection.start();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as net.AddressInfo;
-  return {
-    host: '127.0.0.1',
-    port: address.port,
-    tls: tlsContext !== undefined,
-    appErrors,
-    accessLog,
-    shutdown() {
-      for (const connection of connections) connection.shutdown();
-    },
-    async stop() {
-      for (const connection of connections) connection.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+/** Every access log atom, tab separated, so that a case can check each one. */
+export const TEST_ACCESS_LOG_ATOMS = ['h', 'l', 'u', 't', 'r', 's', 'b', 'f', 'a', 'T', 'D', 'L', 'p', '{X-Log-Test}i', '{Content-Type}o'] as const;
+export const TEST_ACCESS_LOG_FORMAT = TEST_ACCESS_LOG_ATOMS.map((atom) => `%(${atom})s`).join('\t');
+
+/** An access log line in TEST_ACCESS_LOG_FORMAT, by atom. */
+export function parseAccessLogLine(line: string): Record<(typeof TEST_ACCESS_LOG_ATOMS)[number], string> {
+  const values = line.split('\t');
+  if (values.length !== TEST_ACCESS_LOG_ATOMS.length) throw new Error(`not a test access log line: ${JSON.stringify(line)}`);
+  return Object.fromEntries(TEST_ACCESS_LOG_ATOMS.map((atom, i) => [atom, values[i]!])) as Record<(typeof TEST_ACCESS_LOG_ATOMS)[number], string>;
+}
+
+/** The first entry matching `pattern`, polled until the deadline. */
+export function waitForEntry(what: string, entries: () => readonly string[], pattern: RegExp, timeoutMs: number): Promise<string> {
+  return waitFor(`${what} matching ${pattern}`, () => entries().find((entry) => pattern.test(entry)), timeoutMs);
 }

@@ -115,6 +115,8 @@ export function parseResponse(
 
 export interface ConnectOptions {
   tls?: tls.ConnectionOptions;
+  /** Keep our side open when the server ends its side (a client that never closes). */
+  allowHalfOpen?: boolean;
 }
 
 /** One client connection with an input buffer; every wait has a deadline. */
@@ -157,7 +159,7 @@ export class WireClient {
       const socket: net.Socket =
         options.tls !== undefined
           ? tls.connect({ port, host, ...options.tls }, onReady)
-          : net.connect({ port, host }, onReady);
+          : net.connect({ port, host, allowHalfOpen: options.allowHalfOpen ?? false }, onReady);
       socket.once('error', (err) => {
         clearTimeout(timer);
         reject(err);

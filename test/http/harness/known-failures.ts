@@ -9,10 +9,6 @@ import type { Target } from './target.js';
 
 /** target kind → case title → the cause. */
 const KNOWN_FAILURES: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  gthread: {
-    'a client that half-closes after its request still gets the response':
-      'plugins/worker-gthread/src/thread-server.ts (ThreadServer.adopt) wraps the accepted fd in new Socket({ fd }) without allowHalfOpen: true, so Node ends the socket when the client half-closes and the response is never written',
-  },
 };
 
 /** Runs a case's body, holding it to its known failure on `target` if it has one. */

@@ -1,0 +1,178 @@
+/**
+ * The gthread worker: each worker process runs the app on `threads` node:worker_threads, so
+ * CPU-bound handlers run in parallel inside one process, with keep-alive connections.
+ *
+ * The main thread never loads the app. It accepts (through the core's native acceptor, which
+ * yields raw fds), hands each connection's fd to the least loaded app thread, and stays free:
+ * the process heartbeat comes from here, so the master never kills the process for one stuck
+ * thread. Each thread beats into shared memory instead; a thread silent for longer than
+ * `timeout` is terminated (which stops even a `while (true) {}`) and replaced, and only its
+ * own connections are cut. Without the native addon, the main thread keeps each socket and
+ * relays its bytes to the thread instead (slower; see socket-relay.ts). See docs/gthread.md for
+ * the design and its measurements.
+ */
+import {
+  inject,
+  injectable,
+  nativeAddon,
+  TOKENS,
+  Worker,
+  type Accepted,
+  type ListenerInfo,
+  type NativeAddon,
+  type WorkerContext,
+} from '@gunicorn-ts/core';
+import { ThreadPool } from './thread-pool.js';
+
+/**
+ * While accepting with requests in progress, look at the threads again this often: a thread
+ * that starts a CPU-bound request says nothing, and until the next look the process may still
+ * take a connection that a sibling process could serve at once.
+ */
+const BUSY_RECHECK_MS = 5;
+
+/** A graceful stop leaves the threads this long, after the drain, to run their shutdown hooks. */
+const THREAD_SHUTDOWN_MS = 1000;
+
+@injectable()
+export class GthreadWorker extends Worker {
+  static readonly meta = { name: 'gthread' };
+
+  private pool: ThreadPool | undefined;
+  private addon: NativeAddon | undefined;
+  private recheck: NodeJS.Timeout | undefined;
+
+  constructor(@inject(TOKENS.WorkerContext) context: WorkerContext) {
+    super(context);
+  }
+
+  /** The app is loaded by every app thread, not here: boot the pool instead. */
+  protected override async loadApp(): Promise<void> {
+    this.addon = nativeAddon();
+    if (this.addon === undefined) {
+      this.log.warning('gthread: the native accept addon is not available; relaying connections to the app threads through the main thread, which is slower');
+    }
+    const spec = this.settings.get('app');
+    if (spec === null) throw new Error('No application module specified');
+    this.pool = new ThreadPool({
+      size: this.settings.get('threads'),
+      boot: {
+        age: this.age,
+        ppid: this.ppid,
+        settings: this.settings.serialize(),
+        listeners: this.listeners,
+        protocolOptions: this.protocolOptions(),
+        heartbeatMs: this.context.heartbeatMs,
+      },
+      timeoutMs: this.settings.get('timeout') * 1000,
+      log: this.log,
+      addon: this.addon,
+      onRequests: (count) => {
+        for (let i = 0; i < count; i++) this.countRequest();
+      },
+      onConnectionsClosed: (count) => {
+        this.activeConnections -= count;
+        this.updateAccepting();
+      },
+      onCapacity: () => this.updateAccepting(),
+    });
+    const ready = await this.pool.start();
+    this.app = runsInThreads;
+    this.appInfo = { listener: runsInThreads, kind: 'request-listener', description: ready.description, file: ready.appFile };
+    this.log.info('Serving %s on %s threads', ready.description, this.settings.get('threads'));
+  }
+
+  run(): void {
+    this.startAccepting();
+  }
+
+  /** Gunicorn's gthread: worker_connections is the most connections a process holds at once. */
+  protected connectionLimit(): number {
+    return this.settings.get('worker_connections');
+  }
+
+  protected override onAccepted(accepted: Accepted, listener: ListenerInfo): void {
+    const pool = this.pool;
+    if (!this.alive || pool === undefined) {
+      if (accepted.fd === undefined) accepted.socket.destroy();
+      else this.addon?.closeFd(accepted.fd);
+      return;
+    }
+    const index = this.listeners.indexOf(listener);
+    this.activeConnections += 1;
+    if (accepted.fd !== undefined) {
+      pool.dispatch(accepted.fd, index);
+    } else {
+      // The fallback acceptor's socket stays here, relayed: its close is seen here too.
+      accepted.socket.once('close', () => {
+        this.activeConnections -= 1;
+        this.updateAccepting();
+      });
+      pool.dispatchSocket(accepted.socket, index);
+    }
+    this.updateAccepting();
+    // The thread has not started the request yet: look again once it may have.
+    this.scheduleRecheck();
+  }
+
+  /**
+   * Accept while alive, under the connection limit, and while some thread can start on a new
+   * connection at once. When every thread is busy, new connections wait in the kernel queue for
+   * a sibling process, and the threads are pinged: the first whose event loop is free (its
+   * requests only wait on I/O) answers, and accepting resumes. A thread's report of finished
+   * requests, or a new thread, resumes it too.
+   */
+  protected override updateAccepting(): void {
+    const pool = this.pool;
+    const room = this.alive && pool !== undefined && this.activeConnections < this.connectionLimit();
+    const accept = room && pool.canTakeConnection();
+    if (room && !accept) pool.probeBusyThreads();
+    for (const acceptor of this.acceptors) {
+      if (accept) acceptor.start();
+      else acceptor.stop();
+    }
+    if (accept && pool.anyRequestInProgress()) this.scheduleRecheck();
+  }
+
+  private scheduleRecheck(): void {
+    if (this.recheck !== undefined) return;
+    this.recheck = setTimeout(() => {
+      this.recheck = undefined;
+      this.updateAccepting();
+    }, BUSY_RECHECK_MS);
+    this.recheck.unref();
+  }
+
+  /** The process heartbeat also checks each thread's. */
+  override notify(): void {
+    super.notify();
+    this.pool?.checkHealth();
+  }
+
+  protected override initSignals(): void {
+    super.initSignals();
+    // The base reopens this thread's logs; each app thread has its own.
+    process.on('SIGUSR1', () => this.pool?.broadcast({ type: 'reopen' }));
+  }
+
+  /** TERM: the threads drain their connections; the base waits for them up to graceful_timeout. */
+  protected override async gracefulStop(): Promise<void> {
+    this.pool?.requestStop(true);
+    return super.gracefulStop();
+  }
+
+  /** Before the process goes: every thread stops (runs its shutdown hooks, flushes its logs). */
+  protected override async exit(code: number, withinMs = 1000): Promise<void> {
+    await this.pool?.stop(false, Math.min(withinMs / 2, THREAD_SHUTDOWN_MS));
+    return super.exit(code, withinMs);
+  }
+
+  override toString(): string {
+    return `<GthreadWorker ${this.pid}>`;
+  }
+}
+
+/** The main thread's stand-in for the app, which only the app threads load. */
+function runsInThreads(): never {
+  throw new Error('gthread: the app runs in the app threads, not in the main thread');
+}

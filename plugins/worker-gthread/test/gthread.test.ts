@@ -1,0 +1,293 @@
+// The gthread worker end to end: the real CLI with `-k gthread --threads 2` on 127.0.0.1.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { Agent } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { join } from 'node:path';
+import { cleanup, httpGet, listeningPort, startCli, startServer, tempDir, waitFor, writeFile, type HttpResult } from '@gunicorn-ts/test/support';
+import { THREAD_APP_SOURCE, type ThreadReply } from './thread-app.js';
+
+after(cleanup);
+
+function threadApp(dir: string): string {
+  return writeFile(dir, 'app.mjs', THREAD_APP_SOURCE) + ':app';
+}
+
+function reply(res: HttpResult): ThreadReply {
+  assert.equal(res.status, 200, res.body);
+  return JSON.parse(res.body) as ThreadReply;
+}
+
+/** Without the native addon a worker listens only once its app threads are up: wait for that. */
+async function answering(port: number): Promise<void> {
+  await waitFor(`an answer on port ${port}`, () => httpGet({ port, timeoutMs: 2_000 }).then(() => true, () => false), 15_000, 50);
+}
+
+async function gthread(extra: readonly string[] = [], dir = tempDir(), env: NodeJS.ProcessEnv = {}) {
+  const server = await startServer(['-k', 'gthread', '--threads', '2', '-w', '1', '-b', '127.0.0.1:0', ...extra, threadApp(dir)], { cwd: dir, env });
+  const port = listeningPort(server);
+  await answering(port);
+  return { server, port, dir };
+}
+
+/**
+ * Two 1 s CPU-bound requests on two connections, the second sent once the first is running, so
+ * its thread is visibly busy and the second goes to the other thread.
+ */
+async function twoCpuRequests(port: number): Promise<[ThreadReply, ThreadReply]> {
+  const first = httpGet({ port, path: '/cpu?ms=1000', timeoutMs: 10_000 });
+  await new Promise((r) => setTimeout(r, 300));
+  const second = httpGet({ port, path: '/cpu?ms=1000', timeoutMs: 10_000 });
+  return [reply(await first), reply(await second)];
+}
+
+describe('gthread worker', () => {
+  test('two CPU-bound requests run at the same time on two threads of one process', async () => {
+    const { port } = await gthread();
+    const [a, b] = await twoCpuRequests(port);
+    assert.equal(a.pid, b.pid, 'one worker process served both');
+    assert.notEqual(a.threadId, b.threadId, 'each ran on its own thread');
+    assert.ok(a.start < b.end && b.start < a.end, `the two computations overlap: [${a.start}, ${a.end}] and [${b.start}, ${b.end}]`);
+  });
+
+  test('requests waiting on I/O on every thread do not stop the process from accepting', async () => {
+    const { port } = await gthread();
+    const slow = Array.from({ length: 4 }, () => httpGet({ port, path: '/slow?ms=3000', timeoutMs: 10_000 }));
+    await new Promise((r) => setTimeout(r, 300));
+    const quick = reply(await httpGet({ port, timeoutMs: 2_000 }));
+    const slowReplies = (await Promise.all(slow)).map(reply);
+    assert.equal(new Set(slowReplies.map((r) => r.threadId)).size, 2, 'both threads hold slow requests');
+    assert.ok(slowReplies.every((r) => quick.end < r.end), 'the quick request did not wait for the slow ones');
+  });
+
+  test('a process whose threads are all blocked leaves new connections to a sibling process', async () => {
+    const dir = tempDir();
+    const server = await startServer(['-k', 'gthread', '--threads', '1', '-w', '2', '-b', '127.0.0.1:0', threadApp(dir)], { cwd: dir, workers: 2 });
+    const port = listeningPort(server);
+    // Both processes serve (their app threads are up) before one of them is blocked.
+    const pids = new Set<number>();
+    await waitFor('answers from both worker processes', async () => {
+      pids.add(reply(await httpGet({ port })).pid);
+      return pids.size === 2;
+    }, 15_000, 20);
+    const blocked = httpGet({ port, path: '/cpu?ms=2000', timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    const quick = await Promise.all(Array.from({ length: 3 }, () => httpGet({ port, timeoutMs: 1_500 }).then(reply)));
+    const cpu = reply(await blocked);
+    for (const r of quick) {
+      assert.notEqual(r.pid, cpu.pid, 'served by the other process');
+      assert.ok(r.end < cpu.end, 'without waiting for the blocked one');
+    }
+  });
+
+  test('keep-alive: one connection carries several requests', async () => {
+    const { port } = await gthread();
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const replies: ThreadReply[] = [];
+      for (let i = 0; i < 5; i++) {
+        const res = await httpGet({ port, agent });
+        assert.match(String(res.headers['connection'] ?? 'keep-alive'), /keep-alive/i);
+        replies.push(reply(res));
+      }
+      assert.equal(new Set(replies.map((r) => r.port)).size, 1, 'every request came over the same connection');
+      assert.equal(new Set(replies.map((r) => r.threadId)).size, 1, 'a connection stays on its thread');
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('a thread stuck in while (true) is replaced, and a sibling thread finishes its slow request', async () => {
+    const { server, port } = await gthread(['--timeout', '2']);
+    const stuck = httpGet({ port, path: '/stuck', timeoutMs: 15_000 }).then(
+      (res) => `answered ${res.status}`,
+      (err: NodeJS.ErrnoException) => `failed: ${err.code ?? err.message}`,
+    );
+    // The stuck request is on a thread first, so the slow one goes to the other thread.
+    await new Promise((r) => setTimeout(r, 200));
+    const slow = httpGet({ port, path: '/slow?ms=4000', timeoutMs: 15_000 });
+    await server.waitForLine(/THREAD TIMEOUT \(pid:\d+ thread:(\d+)\)/, 10_000);
+    const slowReply = reply(await slow);
+    assert.match(await stuck, /^failed/, 'the stuck request dies with its thread');
+
+    const stuckThread = Number(/THREAD TIMEOUT \(pid:\d+ thread:(\d+)\)/.exec(server.output())?.[1]);
+    assert.notEqual(slowReply.threadId, stuckThread, 'the slow request ran on the other thread');
+    // The replacement serves; the process itself was neither killed nor replaced by the master.
+    const seen = new Set<number>();
+    await waitFor('a request served by a thread other than the two first ones', async () => {
+      const r = reply(await httpGet({ port }));
+      seen.add(r.threadId);
+      assert.equal(r.pid, slowReply.pid);
+      return r.threadId !== stuckThread && r.threadId !== slowReply.threadId;
+    }, 10_000, 50);
+    assert.ok(![...seen].includes(stuckThread), 'the stuck thread never answered again');
+    assert.equal((server.output().match(/Booting worker with pid/g) ?? []).length, 1, 'the worker process was not replaced');
+  });
+
+  test('TERM: an in-flight request finishes, then the server exits 0', async () => {
+    const { server, port } = await gthread();
+    const slow = httpGet({ port, path: '/slow?ms=1500', timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    server.signal('SIGTERM');
+    const res = reply(await slow);
+    assert.ok(res.end - res.start >= 1400);
+    assert.equal(await server.waitExit(15_000), 0);
+  });
+
+  test('max_requests counts the responses of all threads and recycles the process', async () => {
+    const { server, port } = await gthread(['--max-requests', '6']);
+    const agent = new Agent({ keepAlive: true, maxSockets: 2 });
+    try {
+      const first = reply(await httpGet({ port, agent }));
+      await waitFor('a second worker process', async () => {
+        try {
+          const r = reply(await httpGet({ port, agent }));
+          return r.pid !== first.pid;
+        } catch {
+          return false; // a connection cut by the retiring worker
+        }
+      }, 15_000, 20);
+    } finally {
+      agent.destroy();
+    }
+    assert.equal((server.output().match(/Booting worker with pid/g) ?? []).length >= 2, true);
+  });
+
+  test('config-file pre_request/post_request hooks and the access log run in the app threads', async () => {
+    const dir = tempDir();
+    const log = join(dir, 'access.log');
+    const config = writeFile(
+      dir,
+      'gunicorn.conf.mjs',
+      `export function pre_request(worker, req) { req.headers['x-pre-request'] = 'thread-' + worker.threadId; }
+export function post_request(worker, req, res) { process.stderr.write('post_request in thread ' + worker.threadId + '\\n'); }
+`,
+    );
+    const { server, port } = await gthread(['-c', config, '--access-logfile', log], dir);
+    const r = reply(await httpGet({ port, path: '/hello' }));
+    assert.equal(r.tag, `thread-${r.threadId}`);
+    await server.waitForLine(new RegExp(`post_request in thread ${r.threadId}\\b`));
+    await waitFor('the access log line', () => readFileSync(log, 'utf8').includes('"GET /hello HTTP/1.1" 200'), 5_000);
+  });
+
+  test('-k sync with --threads 2 selects gthread, as in Gunicorn', async () => {
+    const dir = tempDir();
+    const server = await startServer(['--threads', '2', '-b', '127.0.0.1:0', threadApp(dir)], { cwd: dir });
+    assert.match(server.output(), /Using worker: gthread/);
+    const r = reply(await httpGet({ port: listeningPort(server) }));
+    assert.ok(r.threadId > 0, 'served by a worker thread, not the main thread');
+  });
+
+  test('USR1 reopens the access log in every app thread', async () => {
+    const dir = tempDir();
+    const log = join(dir, 'access.log');
+    const { server, port } = await gthread(['--access-logfile', log, '--access-logformat', '%(r)s thread=%({x-thread}o)s'], dir);
+    reply(await httpGet({ port, path: '/before' }));
+    await waitFor('the first access log line', () => existsSync(log) && readFileSync(log, 'utf8').includes('/before'), 5_000);
+    renameSync(log, `${log}.1`);
+    server.signal('SIGUSR1');
+    // Each thread has its own log destination: both must write to the new file. Fresh
+    // connections go to the thread with fewer connections, so both threads get some.
+    const threads = new Set<number>();
+    await waitFor('lines from both threads in the reopened log', async () => {
+      threads.add(reply(await httpGet({ port, path: '/after' })).threadId);
+      const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
+      return threads.size === 2 && [...threads].every((t) => text.includes(`/after HTTP/1.1 thread=${t}`));
+    }, 10_000, 50);
+  });
+
+  test('QUIT: the server stops at once, cutting an in-flight request', async () => {
+    const { server, port } = await gthread();
+    const slow = httpGet({ port, path: '/slow?ms=5000', timeoutMs: 10_000 }).then(
+      () => 'answered',
+      () => 'cut',
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = Date.now();
+    server.signal('SIGQUIT');
+    assert.equal(await slow, 'cut');
+    await server.waitExit(5_000);
+    assert.ok(Date.now() - t0 < 4000, 'did not wait for the request');
+  });
+
+  test('TLS: each app thread terminates TLS for its own connections', async () => {
+    const dir = tempDir();
+    const key = join(dir, 'server.key');
+    const cert = join(dir, 'server.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '2', '-subj', '/CN=localhost'], { stdio: 'ignore', timeout: 20_000 });
+    const server = await startServer(['-k', 'gthread', '--threads', '2', '-b', '127.0.0.1:0', '--certfile', cert, '--keyfile', key, threadApp(dir)], { cwd: dir });
+    const port = Number(/Listening at: https?:\/\/[^ ]*:(\d+)/.exec(server.output())?.[1]);
+    const body = await new Promise<string>((resolve, reject) => {
+      const req = httpsGet({ host: '127.0.0.1', port, path: '/', rejectUnauthorized: false, timeout: 5_000 }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve(text));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', reject);
+    });
+    assert.ok((JSON.parse(body) as ThreadReply).threadId > 0, 'served by an app thread');
+  });
+
+  test('an app that cannot be loaded stops the server with exit code 4, as for a sync worker', async () => {
+    const dir = tempDir();
+    const server = startCli(['-k', 'gthread', '--threads', '2', '-b', '127.0.0.1:0', 'missing-module.mjs:app'], { cwd: dir });
+    assert.equal(await server.waitExit(20_000), 4, server.output());
+  });
+});
+
+describe('gthread worker without the native accept addon (connections relayed over MessagePorts)', () => {
+  const env = { GTS_NO_NATIVE_ACCEPT: '1' };
+
+  test('it says so, and CPU-bound requests still run in parallel on two threads', async () => {
+    const { server, port } = await gthread([], tempDir(), env);
+    assert.match(server.output(), /relaying connections to the app threads/);
+    const [a, b] = await twoCpuRequests(port);
+    assert.notEqual(a.threadId, b.threadId);
+    assert.ok(a.start < b.end && b.start < a.end, 'the two computations overlap');
+  });
+
+  test('keep-alive, and a large response arrives whole', async () => {
+    const dir = tempDir();
+    writeFile(dir, 'big.mjs', `export function app(req, res) { const body = Buffer.alloc(4 * 1024 * 1024, 120); res.writeHead(200, { 'Content-Length': body.length }); res.end(body); }`);
+    const server = await startServer(['-k', 'gthread', '--threads', '2', '-b', '127.0.0.1:0', 'big.mjs:app'], { cwd: dir, env });
+    const port = listeningPort(server);
+    await answering(port);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const res = await httpGet({ port, agent, timeoutMs: 10_000 });
+        assert.equal(res.status, 200);
+        assert.equal(res.body.length, 4 * 1024 * 1024);
+      }
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  test('a stuck thread is replaced and its relayed connection closed; the sibling finishes', async () => {
+    const { server, port } = await gthread(['--timeout', '2'], tempDir(), env);
+    const stuck = httpGet({ port, path: '/stuck', timeoutMs: 15_000 }).then(
+      () => 'answered',
+      () => 'failed',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const slow = httpGet({ port, path: '/slow?ms=4000', timeoutMs: 15_000 });
+    await server.waitForLine(/THREAD TIMEOUT/, 10_000);
+    reply(await slow);
+    assert.equal(await stuck, 'failed');
+    reply(await httpGet({ port }));
+  });
+
+  test('TERM: an in-flight request finishes, then the server exits 0', async () => {
+    const { server, port } = await gthread([], tempDir(), env);
+    const slow = httpGet({ port, path: '/slow?ms=1000', timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    server.signal('SIGTERM');
+    reply(await slow);
+    assert.equal(await server.waitExit(15_000), 0);
+  });
+});

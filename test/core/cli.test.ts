@@ -90,3 +90,12 @@ describe('gunicorn-ts command line', () => {
     assert.match(r.stderr, /Cannot resolve worker class "nonexistent-worker"; tried:/);
   });
 });
+
+describe('the installed command', () => {
+  test('node_modules/.bin/gunicorn-ts (what npx runs) is linked and starts the CLI', () => {
+    const link = join(repo, 'node_modules', '.bin', 'gunicorn-ts');
+    const result = spawnSync(link, ['--version'], { cwd: repo, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(result.status, 0, result.stderr);
+    assert.equal(result.stdout.trim(), coreVersion);
+  });
+});

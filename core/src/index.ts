@@ -49,6 +49,7 @@ export { Worker, isWorkerClass } from './worker/base.js';
 export type { WorkerContext } from './worker/context.js';
 export { createAcceptor, acceptedSocket, type Acceptor, type Accepted, type AcceptHandler, type AcceptorOptions } from './worker/acceptor.js';
 export { nativeAddon, type NativeAddon } from './worker/native.js';
+export { tlsContextFromSettings } from './worker/tls-settings.js';
 
 export {
   HttpConnection,

@@ -31,7 +31,8 @@ import type { ListenerInfo, WorkerToMaster } from '../arbiter/messages.js';
 import type { AccessLogInfo } from '../http/access-log.js';
 import type { HttpCallbacks, HttpProtocolOptions } from '../http/options.js';
 import { HttpConnection, type HttpSocket } from '../http/connection.js';
-import { createTlsContext, wrapTlsSocket, type TlsServerContext } from '../http/tls.js';
+import { wrapTlsSocket, type TlsServerContext } from '../http/tls.js';
+import { tlsContextFromSettings } from './tls-settings.js';
 
 import { acceptedSocket, createAcceptor, type Accepted, type Acceptor } from './acceptor.js';
 import type { WorkerContext } from './context.js';
@@ -119,7 +120,7 @@ export abstract class Worker implements WorkerApi {
       worker: this,
     });
     await this.loadApp();
-    this.tlsContext = this.createTlsContext();
+    this.tlsContext = tlsContextFromSettings(this.settings);
     this.hooks.postWorkerInit.call(this);
     this.booted = true;
     await this.run();
@@ -261,24 +262,6 @@ export abstract class Worker implements WorkerApi {
     connection.once('close', () => this.httpConnections.delete(connection));
     if (!this.alive) connection.shutdown();
     connection.start();
-  }
-
-  /** certfile/keyfile → the TLS context every connection is wrapped with. */
-  private createTlsContext(): TlsServerContext | undefined {
-    const certfile = this.settings.get('certfile');
-    const keyfile = this.settings.get('keyfile');
-    if (certfile === null || keyfile === null) return undefined;
-    return createTlsContext({
-      certfile,
-      keyfile,
-      caCerts: this.settings.get('ca_certs'),
-      certReqs: this.settings.get('cert_reqs'),
-      ciphers: this.settings.get('ciphers'),
-      sslVersion: this.settings.get('ssl_version'),
-      suppressRaggedEofs: this.settings.get('suppress_ragged_eofs'),
-      doHandshakeOnConnect: this.settings.get('do_handshake_on_connect'),
-      handshakeTimeoutMs: this.settings.get('header_timeout') > 0 ? this.settings.get('header_timeout') * 1000 : undefined,
-    });
   }
 
   private cachedProtocolOptions(): HttpProtocolOptions {

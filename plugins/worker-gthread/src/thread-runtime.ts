@@ -17,6 +17,7 @@ import {
   loadPlugins,
   loadWorkerSettings,
   tapWorkerConfigHooks,
+  tlsContextFromSettings,
   type LoadedApp,
   type Logger,
   type Settings,
@@ -25,7 +26,6 @@ import {
 } from '@gunicorn-ts/core';
 import type { ThreadBootData } from './messages.js';
 import { ThreadWorkerApi } from './thread-api.js';
-import { tlsContextFor } from './tls-context.js';
 
 export interface ThreadRuntime {
   readonly settings: Settings;
@@ -45,11 +45,7 @@ export async function bootThread(data: ThreadBootData): Promise<ThreadRuntime> {
   const log = await createLogger(settings, resolver, container);
 
   const hooks = createWorkerHooks();
-  try {
-    guardSyncHooks(hooks, () => log);
-  } catch {
-    // As in the core's worker entry: guardSyncHooks may reject tapable 2's hooks for now.
-  }
+  guardSyncHooks(hooks, () => log);
   container.register(TOKENS.WorkerHooks, { useValue: hooks });
   const api = new ThreadWorkerApi(data.ppid, data.age, data.index, settings, log);
   tapWorkerConfigHooks(hooks, settings);
@@ -60,5 +56,5 @@ export async function bootThread(data: ThreadBootData): Promise<ThreadRuntime> {
   if (spec === null) throw new Error('No application module specified');
   const app = await loadApp(spec, { cwd: settings.get('chdir'), searchPaths: appSearchPaths(settings) });
   container.register(TOKENS.App, { useValue: app.listener });
-  return { settings, log, hooks, api, app, tls: tlsContextFor(settings) };
+  return { settings, log, hooks, api, app, tls: tlsContextFromSettings(settings) };
 }

@@ -1,11 +1,13 @@
 /**
- * The TLS context of an app thread: each thread builds its own from the settings, as the
- * worker base does for a process (a SecureContext cannot be sent between threads), so TLS runs
- * in the thread next to its connection and the main thread never touches a byte.
+ * The TLS context a worker wraps its connections with, from the SSL settings: undefined when
+ * no certfile/keyfile is set. One mapping for every place that serves connections (a worker
+ * process, and each gthread app thread, which must build its own: a SecureContext cannot be
+ * sent between threads).
  */
-import { createTlsContext, type Settings, type TlsServerContext } from '@gunicorn-ts/core';
+import { createTlsContext, type TlsServerContext } from '../http/tls.js';
+import type { Settings } from '../settings/settings.js';
 
-export function tlsContextFor(settings: Settings): TlsServerContext | undefined {
+export function tlsContextFromSettings(settings: Settings): TlsServerContext | undefined {
   const certfile = settings.get('certfile');
   const keyfile = settings.get('keyfile');
   if (certfile === null || keyfile === null) return undefined;
@@ -19,6 +21,7 @@ export function tlsContextFor(settings: Settings): TlsServerContext | undefined 
     sslVersion: settings.get('ssl_version'),
     suppressRaggedEofs: settings.get('suppress_ragged_eofs'),
     doHandshakeOnConnect: settings.get('do_handshake_on_connect'),
+    // The handshake counts against the header deadline: a silent TLS client is a slow client.
     handshakeTimeoutMs: headerTimeout > 0 ? headerTimeout * 1000 : undefined,
   });
 }

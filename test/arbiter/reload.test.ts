@@ -1,7 +1,7 @@
 /**
- * Replacing workers without dropping a request: HUP (new config, fresh app), max_requests
- * (replacement first), --reload (file change), each under a keep-alive load loop that counts
- * every failure and non-2xx answer.
+ * Replacing workers without dropping a request: HUP (new config, fresh app, replacement first),
+ * max_requests (the worker drains, connections wait in the kernel queue), --reload (file
+ * change), each under a keep-alive load loop that counts every failure and non-2xx answer.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -38,7 +38,7 @@ describe('reloading without failed requests', () => {
     assert.equal(await server.waitExit(10_000), 0);
   });
 
-  it('max_requests: the worker is replaced first, then retired; zero failed requests', async () => {
+  it('max_requests: workers are recycled under keep-alive load with zero failed requests', async () => {
     const port = await freePort();
     const server = await startServer(['-w', '2', '-k', 'evented', '--keep-alive', '5', '--max-requests', '200', '--max-requests-jitter', '50', '-b', `127.0.0.1:${port}`, pidApp()], { workers: 2 });
     const before = childPids(server.pid);
@@ -52,7 +52,7 @@ describe('reloading without failed requests', () => {
     assert.equal(await server.waitExit(10_000), 0);
   });
 
-  it('max_requests with the sync worker and one process: capacity never dips', async () => {
+  it('max_requests with the sync worker and one process: connections wait for the replacement, none fails', async () => {
     const port = await freePort();
     const server = await startServer(['-w', '1', '--max-requests', '50', '-b', `127.0.0.1:${port}`, pidApp()]);
     const load = await keepAliveLoad({ port, concurrency: 4, durationMs: 4000 });

@@ -17,6 +17,10 @@
  *   getppid() -> number                        the current parent (process.ppid is cached)
  *   bindUnix(path) -> fd                       a bound AF_UNIX socket whose close() does not
  *                                              unlink the path (libuv's pipe close does)
+ *   boardCreate(bytes) -> fd                   an anonymous shared-memory file (memfd) that the
+ *                                              master passes to its workers
+ *   boardMap(fd, bytes) -> ArrayBuffer         that memory, mapped shared: workers publish their
+ *                                              connection counts in it (see load-board.ts)
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -26,9 +30,11 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -265,6 +271,46 @@ static napi_value js_bind_unix(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value js_board_create(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t bytes;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(env, napi_get_value_int32(env, argv[0], &bytes));
+  if (bytes <= 0) return throw_errno(env, "boardCreate", EINVAL);
+  int fd = memfd_create("gunicorn-ts-load-board", MFD_CLOEXEC);
+  if (fd < 0) return throw_errno(env, "memfd_create", errno);
+  if (ftruncate(fd, bytes) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "ftruncate", err);
+  }
+  CHECK(env, napi_create_int32(env, fd, &result));
+  return result;
+}
+
+static void unmap_board(napi_env env, void* data, void* hint) {
+  munmap(data, (size_t)(uintptr_t)hint);
+}
+
+static napi_value js_board_map(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  int32_t fd, bytes;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  CHECK(env, napi_get_value_int32(env, argv[1], &bytes));
+  if (bytes <= 0) return throw_errno(env, "boardMap", EINVAL);
+  void* memory = mmap(NULL, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (memory == MAP_FAILED) return throw_errno(env, "mmap", errno);
+  if (napi_create_external_arraybuffer(env, memory, (size_t)bytes, unmap_board, (void*)(uintptr_t)bytes, &result) != napi_ok) {
+    munmap(memory, (size_t)bytes);
+    napi_throw_error(env, NULL, "gts_accept: napi_create_external_arraybuffer");
+    return NULL;
+  }
+  return result;
+}
+
 static napi_value set_string(napi_env env, napi_value obj, const char* key, const char* value) {
   napi_value v;
   if (napi_create_string_utf8(env, value, NAPI_AUTO_LENGTH, &v) != napi_ok) return NULL;
@@ -329,6 +375,8 @@ static napi_value init(napi_env env, napi_value exports) {
       {"sockname", NULL, js_sockname, NULL, NULL, NULL, napi_default, NULL},
       {"getppid", NULL, js_getppid, NULL, NULL, NULL, napi_default, NULL},
       {"bindUnix", NULL, js_bind_unix, NULL, NULL, NULL, napi_default, NULL},
+      {"boardCreate", NULL, js_board_create, NULL, NULL, NULL, napi_default, NULL},
+      {"boardMap", NULL, js_board_map, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

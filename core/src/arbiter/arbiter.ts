@@ -25,6 +25,7 @@ import { loadApp, type LoadedApp } from '../app/load-app.js';
 import { appSearchPaths } from '../app/search-paths.js';
 import type { Settings } from '../settings/settings.js';
 import { nativeAddon, nativeAddonUnavailableReason } from '../worker/native.js';
+import { LoadBoardSlots } from '../worker/load-board.js';
 import { isWorkerMessage, INHERITED_FDS_ENV, PARENT_MASTER_ENV, type WorkerToMaster } from './messages.js';
 import { currentParentPid } from './parent-pid.js';
 import { Pidfile } from './pidfile.js';
@@ -84,6 +85,8 @@ export class Arbiter implements ArbiterApi {
   private numWorkersValue: number | null = null;
   private plugins: readonly LoadedPlugin[] = [];
   private listeners: Listener[] = [];
+  /** Shared with the workers so that they balance connections (undefined without the addon). */
+  private loadBoard: LoadBoardSlots | undefined;
   private readonly queue = new SignalQueue();
   private workerAge = 0;
   private generation = 0;
@@ -241,6 +244,7 @@ export class Arbiter implements ArbiterApi {
     if (nativeAddon() === undefined) {
       this.log.warning('Native accept addon unavailable (%s): workers accept through net.Server and cannot pause accepting while busy', nativeAddonUnavailableReason());
     }
+    this.loadBoard = LoadBoardSlots.create(nativeAddon());
     if (this.settings.get('reload')) this.reloader = new Reloader((file) => this.onCodeChanged(file));
     this.hooks.whenReady.call(this);
     this.options.onReady?.();
@@ -375,8 +379,11 @@ export class Arbiter implements ArbiterApi {
     this.workerAge += 1;
     const worker = new WorkerProcess(this.workerAge, this.generation);
     this.hooks.preFork.call(this, worker);
+    const board = this.loadBoard;
+    const slot = board?.take();
     worker.spawn({
       listeners: this.listeners,
+      ...(board !== undefined && slot !== undefined ? { loadBoard: { fd: board.fd, slot } } : {}),
       cwd: this.settings.get('chdir'),
       env: process.env,
       boot: {
@@ -387,7 +394,10 @@ export class Arbiter implements ArbiterApi {
         title: processTitle('worker', processName(this.settings)),
       },
       onMessage: (message) => this.onWorkerMessage(worker, message),
-      onExit: () => this.queue.wakeup(),
+      onExit: () => {
+        if (slot !== undefined) board?.release(slot);
+        this.queue.wakeup();
+      },
     });
     if (worker.pid === 0) {
       this.log.error('Could not spawn a worker process');
@@ -414,9 +424,10 @@ export class Arbiter implements ArbiterApi {
         this.queue.wakeup();
         return;
       case 'retire':
-        if (!worker.retiring && !worker.terminating) {
+        // max_requests: the worker has stopped accepting and drains; replace it now.
+        if (!worker.terminating) {
           this.log.info('Autorestarting worker after current request (pid:%s, %s requests).', worker.pid, typed.requests);
-          worker.retiring = true;
+          this.terminate(worker);
           this.queue.wakeup();
         }
         return;

@@ -3,6 +3,7 @@
  * Plain JSON objects with a `type`; nothing else crosses the boundary.
  */
 import type { SerializedSettings } from '../settings/settings.js';
+import type { LoadBoardRef } from '../worker/load-board.js';
 
 /** A listening socket as a worker receives it: an inherited fd and how to name it. */
 export interface ListenerInfo {
@@ -22,6 +23,8 @@ export interface BootMessage {
   readonly ppid: number;
   readonly settings: SerializedSettings;
   readonly listeners: readonly ListenerInfo[];
+  /** The load board's stdio slot in the worker and the worker's cell (see worker/load-board.ts). */
+  readonly loadBoard?: LoadBoardRef;
   /** Heartbeat period in ms: a fraction of `timeout`, so a missed beat is noticed in time. */
   readonly heartbeatMs: number;
   /** The process title, e.g. "gunicorn-ts: worker [app]". */
@@ -41,8 +44,8 @@ export interface HeartbeatMessage {
 }
 
 /**
- * worker → master: max_requests reached. The master starts a replacement first and sends TERM
- * to this worker once the replacement is ready, so capacity never dips.
+ * worker → master: max_requests reached. The worker has stopped accepting and drains; the
+ * master sends it TERM (which it is already doing) and starts its replacement at once.
  */
 export interface RetireMessage {
   readonly type: 'retire';

@@ -1,7 +1,8 @@
 /**
  * The master's record of one worker process (what hooks see as WorkerInfo), and how it is
  * spawned: a fresh `node core/dist/worker/main.js` (there is no fork()) that gets the listening
- * sockets as stdio slots 4.. and an IPC channel on slot 3, and is sent its settings at once.
+ * sockets as stdio slots 4.. (then the load board, if any) and an IPC channel on slot 3, and is
+ * sent its settings at once.
  */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -43,17 +44,21 @@ export class WorkerProcess implements WorkerInfo {
   /** Spawn the process. `onExit`/`onMessage` run on the master's loop. */
   spawn(options: {
     listeners: readonly Listener[];
-    boot: Omit<BootMessage, 'type' | 'listeners'>;
+    /** The load board's fd in the master and this worker's cell on it. */
+    loadBoard?: { readonly fd: number; readonly slot: number };
+    boot: Omit<BootMessage, 'type' | 'listeners' | 'loadBoard'>;
     cwd: string;
     env: NodeJS.ProcessEnv;
     onMessage: (message: unknown) => void;
     onExit: () => void;
   }): void {
     const listenerInfo: ListenerInfo[] = options.listeners.map((l, i) => ({ fd: FIRST_LISTENER_SLOT + i, url: l.url, address: l.address, kind: l.kind }));
+    const board = options.loadBoard;
+    const passed = [...options.listeners.map((l) => l.fd), ...(board !== undefined ? [board.fd] : [])];
     const child = spawn(process.execPath, [...process.execArgv, WORKER_MAIN, options.boot.title], {
       cwd: options.cwd,
       env: workerEnv(options.env),
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...options.listeners.map((l) => l.fd)],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...passed],
     });
     this.pid = child.pid ?? 0;
     this.lastBeat = performance.now();
@@ -63,7 +68,12 @@ export class WorkerProcess implements WorkerInfo {
       if (this.pid === 0 && !this.exited) this.markExited(null, null, options.onExit);
     });
     child.on('exit', (code, signal) => this.markExited(code, signal, options.onExit));
-    const boot: BootMessage = { type: 'boot', ...options.boot, listeners: listenerInfo };
+    const boot: BootMessage = {
+      type: 'boot',
+      ...options.boot,
+      listeners: listenerInfo,
+      ...(board !== undefined ? { loadBoard: { fd: FIRST_LISTENER_SLOT + options.listeners.length, slot: board.slot } } : {}),
+    };
     if (this.pid !== 0) child.send(boot, (err) => void err /* the exit handler reports a dead child */);
   }
 

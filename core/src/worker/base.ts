@@ -36,6 +36,8 @@ import { tlsContextFromSettings } from './tls-settings.js';
 
 import { acceptedSocket, createAcceptor, type Accepted, type Acceptor } from './acceptor.js';
 import type { WorkerContext } from './context.js';
+import { LoadBoard } from './load-board.js';
+import { nativeAddon } from './native.js';
 
 /** The longest timer Node allows: what a setting of 0 ("no deadline") becomes. */
 const NEVER_MS = 2_147_483_647;
@@ -46,6 +48,13 @@ function secondsOrNever(seconds: number): number {
 
 /** QUIT/INT: worker_int runs, then the process is gone this soon (Gunicorn sleeps 0.1 s). */
 const QUICK_EXIT_MS = 100;
+
+/**
+ * After taking a connection while ahead of a sibling, stop accepting this long, so that
+ * the sibling (woken by the same connection burst) takes the next one. Long enough for an idle
+ * sibling to get scheduled; short enough that a busy or stuck one delays nobody much.
+ */
+const BALANCE_PAUSE_MS = 1;
 
 export abstract class Worker implements WorkerApi {
   readonly pid = process.pid;
@@ -68,6 +77,9 @@ export abstract class Worker implements WorkerApi {
   appInfo: LoadedApp | undefined;
 
   protected acceptors: Acceptor[] = [];
+  /** The master's load board (undefined without the native addon): see load-board.ts. */
+  private board: LoadBoard | undefined;
+  private balancePause: NodeJS.Timeout | undefined;
   /** Connections accepted and not yet closed, in any stage (connection hook, TLS, HTTP). */
   protected activeConnections = 0;
   protected readonly httpConnections = new Set<HttpConnection>();
@@ -173,6 +185,7 @@ export abstract class Worker implements WorkerApi {
 
   /** Create an acceptor per listening socket, delivering to onAccepted, and start accepting. */
   protected startAccepting(): void {
+    this.board = LoadBoard.attach(nativeAddon(), this.context.loadBoard);
     const batch = Math.max(1, Math.min(16, this.connectionLimit()));
     this.acceptors = this.listeners.map((listener) =>
       createAcceptor(listener, (accepted, l) => this.onAccepted(accepted, l), { backlog: this.settings.get('backlog'), batch, log: this.log }),
@@ -201,6 +214,7 @@ export abstract class Worker implements WorkerApi {
       return;
     }
     this.activeConnections += 1;
+    this.balanceAfterAccept();
     this.updateAccepting();
     const slot = { released: false };
     const release = (): void => {
@@ -226,13 +240,42 @@ export abstract class Worker implements WorkerApi {
     this.updateAccepting();
   }
 
-  /** Accept while alive and under the limit; otherwise leave connections to idle siblings. */
+  /**
+   * Accept while alive, ready for another connection and not pausing for a less loaded
+   * sibling; otherwise leave connections in the kernel queue. Called on every change of
+   * activeConnections, so it also publishes the count on the load board.
+   */
   protected updateAccepting(): void {
-    const accept = this.alive && this.activeConnections < this.connectionLimit();
+    if (this.alive) this.board?.publish(this.activeConnections);
+    // A pause lasts only while this worker stays ahead: one whose connections are short (a
+    // stream of Connection: close requests) must not sit idle waiting for it to end.
+    if (this.balancePause !== undefined && this.board?.isAheadOfASibling(this.activeConnections) !== true) {
+      clearTimeout(this.balancePause);
+      this.balancePause = undefined;
+    }
+    const accept = this.alive && this.readyForConnection() && this.balancePause === undefined;
     for (const acceptor of this.acceptors) {
       if (accept) acceptor.start();
       else acceptor.stop();
     }
+  }
+
+  /** Whether this worker can serve one more connection now (below its connection limit). */
+  protected readyForConnection(): boolean {
+    return this.activeConnections < this.connectionLimit();
+  }
+
+  /**
+   * Just took a connection (counted): if ahead of a sibling, let it take the next one.
+   * A worker that serves one connection at a time stops accepting anyway.
+   */
+  protected balanceAfterAccept(): void {
+    if (this.board === undefined || this.balancePause !== undefined || this.connectionLimit() <= 1) return;
+    if (!this.board.isAheadOfASibling(this.activeConnections)) return;
+    this.balancePause = setTimeout(() => {
+      this.balancePause = undefined;
+      this.updateAccepting();
+    }, BALANCE_PAUSE_MS);
   }
 
   /** The pipeline: `connection` hook (e.g. PROXY protocol) → TLS → HttpConnection. */
@@ -281,12 +324,14 @@ export abstract class Worker implements WorkerApi {
     const keepAlive = this.cachedProtocolOptions().keepAlive;
     return {
       onRequest: (req: IncomingMessage) => {
+        // Counted as it starts, as Gunicorn does: the request that reaches max_requests is
+        // the last, and its own response already says `Connection: close`.
+        this.countRequest();
         if (preRequest.isUsed()) preRequest.call(this, req);
       },
       onResponse: (req: IncomingMessage, res: ServerResponse, info: AccessLogInfo) => {
         if (postRequest.isUsed()) postRequest.call(this, req, res);
         this.log.access(info);
-        this.countRequest();
         if (!keepAlive) this.slots.get(req.socket)?.();
       },
       onAppError: (err: unknown, req: IncomingMessage | undefined) => {
@@ -295,12 +340,18 @@ export abstract class Worker implements WorkerApi {
     };
   }
 
-  /** One more response; at max_requests ask the master for a replacement (it sends TERM). */
+  /**
+   * One more request. At max_requests the worker stops after what it is serving, as Gunicorn's
+   * does: it accepts no more connections (siblings, or its replacement, take them from the
+   * kernel queue), its keep-alive connections end after their current response, and the
+   * master, told to, starts the replacement at once. No request is refused on the way.
+   */
   protected countRequest(): void {
     this.requestCount += 1;
     if (this.requestCount >= this.maxRequests && !this.retireRequested) {
       this.retireRequested = true;
       this.context.send({ type: 'retire', requests: this.requestCount });
+      void this.handleExit();
     }
   }
 
@@ -381,6 +432,8 @@ export abstract class Worker implements WorkerApi {
   protected closeAcceptors(): void {
     for (const acceptor of this.acceptors) acceptor.close();
     this.acceptors = [];
+    clearTimeout(this.balancePause);
+    this.board?.withdraw();
   }
 
   private exitStarted = false;

@@ -10,6 +10,7 @@ import type { Logger } from '../logging/logger.js';
 import type { PluginResolver } from '../plugins/resolver.js';
 import type { LoadedPlugin } from '../plugins/load-plugins.js';
 import type { Settings } from '../settings/settings.js';
+import type { LoadBoardRef } from './load-board.js';
 
 export interface WorkerContext {
   /** Spawn order within the master (Gunicorn's worker.age). */
@@ -24,6 +25,8 @@ export interface WorkerContext {
   readonly plugins: readonly LoadedPlugin[];
   /** The inherited listening sockets. */
   readonly listeners: readonly ListenerInfo[];
+  /** The master's load board, when it has one (native addon built). */
+  readonly loadBoard?: LoadBoardRef;
   /** How often notify() must run for the master to see the worker alive. */
   readonly heartbeatMs: number;
   /** Send to the master over the IPC channel (a no-op once it is gone). */

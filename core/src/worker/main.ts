@@ -56,6 +56,7 @@ async function boot(message: BootMessage, onLogger: (log: Logger) => void): Prom
     resolver,
     plugins,
     listeners: message.listeners,
+    ...(message.loadBoard !== undefined ? { loadBoard: message.loadBoard } : {}),
     heartbeatMs: message.heartbeatMs,
     send,
   };

@@ -27,6 +27,10 @@ export interface NativeAddon {
   getppid(): number;
   /** A bound unix socket fd; closing it leaves the path alone (libuv's Pipe unlinks it). */
   bindUnix(path: string): number;
+  /** An anonymous shared-memory file of `bytes` bytes (memfd, close-on-exec). */
+  boardCreate(bytes: number): number;
+  /** That file mapped shared (MAP_SHARED), as an ArrayBuffer; unmapped when collected. */
+  boardMap(fd: number, bytes: number): ArrayBuffer;
 }
 
 /** Where node-gyp puts the addon, relative to this file in core/dist/worker/. */

@@ -100,6 +100,7 @@ export class GthreadWorker extends Worker {
     }
     const index = this.listeners.indexOf(listener);
     this.activeConnections += 1;
+    this.balanceAfterAccept();
     if (accepted.fd !== undefined) {
       pool.dispatch(accepted.fd, index);
     } else {
@@ -116,22 +117,19 @@ export class GthreadWorker extends Worker {
   }
 
   /**
-   * Accept while alive, under the connection limit, and while some thread can start on a new
-   * connection at once. When every thread is busy, new connections wait in the kernel queue for
-   * a sibling process, and the threads are pinged: the first whose event loop is free (its
-   * requests only wait on I/O) answers, and accepting resumes. A thread's report of finished
-   * requests, or a new thread, resumes it too.
+   * Ready while under the connection limit and while some thread can start on a new connection
+   * at once. When every thread is busy, new connections wait in the kernel queue for a sibling
+   * process, and the threads are pinged: the first whose event loop is free (its requests only
+   * wait on I/O) answers, and accepting resumes. A thread's report of finished requests, or a
+   * new thread, resumes it too.
    */
-  protected override updateAccepting(): void {
+  protected override readyForConnection(): boolean {
     const pool = this.pool;
-    const room = this.alive && pool !== undefined && this.activeConnections < this.connectionLimit();
-    const accept = room && pool.canTakeConnection();
-    if (room && !accept) pool.probeBusyThreads();
-    for (const acceptor of this.acceptors) {
-      if (accept) acceptor.start();
-      else acceptor.stop();
-    }
-    if (accept && pool.anyRequestInProgress()) this.scheduleRecheck();
+    const room = pool !== undefined && super.readyForConnection();
+    const ready = room && pool.canTakeConnection();
+    if (room && !ready) pool.probeBusyThreads();
+    if (ready && pool.anyRequestInProgress()) this.scheduleRecheck();
+    return ready;
   }
 
   private scheduleRecheck(): void {

@@ -1,11 +1,12 @@
 /**
  * The master's signals: TERM graceful (refuse new connections at once, finish in-flight,
- * exit 0; graceful_timeout kills the rest), QUIT/INT quick (< 0.5 s), TTIN/TTOU, USR1 reopen,
- * WINCH ignored when not daemonized, and a dead worker is replaced (CHLD).
+ * exit 0), QUIT/INT quick (< 0.5 s), TTIN/TTOU, USR1 reopen, WINCH ignored when not
+ * daemonized, and a dead worker is replaced (CHLD). What every worker class must do on TERM
+ * (Connection: close on a draining keep-alive connection, graceful_timeout) is in
+ * test/workers/matrix.test.ts.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
-import { Agent } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { childPids, cleanup, connectionRefused, freePort, httpGet, isAlive, pidApp, sleep, startCli, startServer, tempDir, waitFor } from '../support/index.js';
 
@@ -28,39 +29,6 @@ describe('master signals', () => {
     assert.match(server.output(), /Handling signal: term/);
     assert.match(server.output(), /Shutting down: Master/);
     for (const pid of workers) assert.equal(isAlive(pid), false);
-  });
-
-  it('TERM: a busy keep-alive connection gets Connection: close on its last response', async () => {
-    const port = await freePort();
-    const server = await startServer(['-k', 'evented', '-b', `127.0.0.1:${port}`, '--keep-alive', '5', pidApp()]);
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const first = await httpGet({ port, agent });
-    assert.notEqual(first.headers.connection, 'close');
-    const last = httpGet({ port, agent, path: '/sleep?ms=800', timeoutMs: 5000 });
-    await sleep(200);
-    server.signal('SIGTERM');
-    const res = await last;
-    assert.equal(res.status, 200);
-    assert.equal(res.headers.connection, 'close');
-    agent.destroy();
-    assert.equal(await server.waitExit(10_000), 0);
-  });
-
-  it('TERM: requests still running after graceful_timeout are killed', async () => {
-    const port = await freePort();
-    const server = await startServer(['-b', `127.0.0.1:${port}`, '--graceful-timeout', '1', pidApp()]);
-    const worker = childPids(server.pid)[0]!;
-    const inFlight = httpGet({ port, path: '/sleep?ms=8000', timeoutMs: 10_000 }).then(
-      () => 'answered',
-      () => 'cut',
-    );
-    await sleep(200);
-    const t0 = Date.now();
-    server.signal('SIGTERM');
-    assert.equal(await server.waitExit(6000), 0);
-    assert.ok(Date.now() - t0 < 4000, `stopped ${Date.now() - t0} ms after TERM`);
-    assert.equal(await inFlight, 'cut');
-    assert.equal(isAlive(worker), false);
   });
 
   for (const signal of ['SIGQUIT', 'SIGINT'] as const) {

@@ -442,3 +442,117 @@ export async function waitWorkersServing(port: number, count: number, timeoutMs 
   }, timeoutMs, 10);
   return seen;
 }
+
+// ---------------------------------------------------------------- worker-class behaviour tests
+
+/**
+ * Stop a server now, from inside its test (so a file's servers do not pile up until after()):
+ * SIGKILL the master and every process below it, by PID, then wait for the master's exit.
+ */
+export async function stopServer(server: ServerProcess): Promise<void> {
+  const pids = [...descendants(server.pid), server.pid];
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  await server.waitExit(5000).catch(() => undefined);
+}
+
+/**
+ * An app for the worker-class tests that records what happens in `events.log` next to itself,
+ * so a test waits on an observable event instead of sleeping:
+ *   "loaded PID THREAD"             when a worker process (or a gthread app thread) imported it
+ *   "sleep|block|spin PID THREAD"   when a request to that path starts
+ * Every answer is "pid=PID thread=THREAD port=CLIENTPORT path=PATH tag=X-PRE-REQUEST\n".
+ *   /            at once
+ *   /sleep?ms=N  after N ms, without blocking
+ *   /block?ms=N  after N ms of busy-waiting (the event loop of its thread is blocked)
+ *   /spin        while (true) {}: never answers
+ */
+export const EVENTS_APP_SOURCE = `
+import { appendFileSync } from 'node:fs';
+import { threadId } from 'node:worker_threads';
+
+const EVENTS = new URL('./events.log', import.meta.url);
+const note = (what) => appendFileSync(EVENTS, what + ' ' + process.pid + ' ' + threadId + '\\n');
+note('loaded');
+
+export function app(req, res) {
+  const url = new URL(req.url, 'http://x');
+  const ms = Number(url.searchParams.get('ms') ?? 0);
+  const reply = () => {
+    const body = 'pid=' + process.pid + ' thread=' + threadId + ' port=' + req.socket.remotePort + ' path=' + url.pathname + ' tag=' + (req.headers['x-pre-request'] ?? '-') + '\\n';
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  if (url.pathname === '/sleep') {
+    note('sleep');
+    return void setTimeout(reply, ms);
+  }
+  if (url.pathname === '/block') {
+    note('block');
+    const until = Date.now() + ms;
+    while (Date.now() < until) {}
+  }
+  if (url.pathname === '/spin') {
+    note('spin');
+    for (;;) {}
+  }
+  reply();
+}
+`;
+
+/** Write the events app into `dir`; returns its app spec ("/tmp/.../app.mjs:app"). */
+export function eventsApp(dir: string): string {
+  return writeFile(dir, 'app.mjs', EVENTS_APP_SOURCE) + ':app';
+}
+
+export interface AppEvent {
+  readonly what: string;
+  readonly pid: number;
+  readonly thread: number;
+}
+
+/** The events the app in `dir` recorded so far, in order. */
+export function appEvents(dir: string): AppEvent[] {
+  let text: string;
+  try {
+    text = readFileSync(join(dir, 'events.log'), 'utf8');
+  } catch {
+    return [];
+  }
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [what = '', pid = '0', thread = '0'] = line.split(' ');
+      return { what, pid: Number(pid), thread: Number(thread) };
+    });
+}
+
+/** Wait until the app in `dir` recorded `count` events named `what`; resolves to them. */
+export async function waitForEvents(dir: string, what: string, count: number, timeoutMs = 15_000): Promise<AppEvent[]> {
+  return waitFor(`${count} "${what}" events in ${dir}/events.log`, () => {
+    const events = appEvents(dir).filter((e) => e.what === what);
+    return events.length >= count ? events : undefined;
+  }, timeoutMs);
+}
+
+/** An answer of the events app. */
+export interface EventsReply {
+  readonly pid: number;
+  readonly thread: number;
+  /** The client's port as the app saw it: the same value means the same connection. */
+  readonly port: number;
+  readonly path: string;
+  readonly tag: string;
+}
+
+export function parseEventsReply(body: string): EventsReply {
+  const match = /^pid=(\d+) thread=(\d+) port=(\d+) path=(\S+) tag=(\S+)\n$/.exec(body);
+  if (match === null) throw new Error(`not an events-app answer: ${JSON.stringify(body)}`);
+  return { pid: Number(match[1]), thread: Number(match[2]), port: Number(match[3]), path: match[4]!, tag: match[5]! };
+}

@@ -1,4 +1,7 @@
 // The gthread worker end to end: the real CLI with `-k gthread --threads 2` on 127.0.0.1.
+// What it shares with the other classes (keep-alive, pipelining, timeout, TERM/QUIT/INT,
+// graceful_timeout, max_requests, hooks and access log in the serving thread, USR1) is in
+// test/workers/matrix.test.ts; this file keeps what only threads have.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -82,23 +85,6 @@ describe('gthread worker', () => {
     }
   });
 
-  test('keep-alive: one connection carries several requests', async () => {
-    const { port } = await gthread();
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    try {
-      const replies: ThreadReply[] = [];
-      for (let i = 0; i < 5; i++) {
-        const res = await httpGet({ port, agent });
-        assert.match(String(res.headers['connection'] ?? 'keep-alive'), /keep-alive/i);
-        replies.push(reply(res));
-      }
-      assert.equal(new Set(replies.map((r) => r.port)).size, 1, 'every request came over the same connection');
-      assert.equal(new Set(replies.map((r) => r.threadId)).size, 1, 'a connection stays on its thread');
-    } finally {
-      agent.destroy();
-    }
-  });
-
   test('a thread stuck in while (true) is replaced, and a sibling thread finishes its slow request', async () => {
     const { server, port } = await gthread(['--timeout', '2']);
     const stuck = httpGet({ port, path: '/stuck', timeoutMs: 15_000 }).then(
@@ -126,16 +112,6 @@ describe('gthread worker', () => {
     assert.equal((server.output().match(/Booting worker with pid/g) ?? []).length, 1, 'the worker process was not replaced');
   });
 
-  test('TERM: an in-flight request finishes, then the server exits 0', async () => {
-    const { server, port } = await gthread();
-    const slow = httpGet({ port, path: '/slow?ms=1500', timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 300));
-    server.signal('SIGTERM');
-    const res = reply(await slow);
-    assert.ok(res.end - res.start >= 1400);
-    assert.equal(await server.waitExit(15_000), 0);
-  });
-
   test('max_requests counts the responses of all threads and recycles the process', async () => {
     const { server, port } = await gthread(['--max-requests', '6']);
     const agent = new Agent({ keepAlive: true, maxSockets: 2 });
@@ -153,23 +129,6 @@ describe('gthread worker', () => {
       agent.destroy();
     }
     assert.equal((server.output().match(/Booting worker with pid/g) ?? []).length >= 2, true);
-  });
-
-  test('config-file pre_request/post_request hooks and the access log run in the app threads', async () => {
-    const dir = tempDir();
-    const log = join(dir, 'access.log');
-    const config = writeFile(
-      dir,
-      'gunicorn.conf.mjs',
-      `export function pre_request(worker, req) { req.headers['x-pre-request'] = 'thread-' + worker.threadId; }
-export function post_request(worker, req, res) { process.stderr.write('post_request in thread ' + worker.threadId + '\\n'); }
-`,
-    );
-    const { server, port } = await gthread(['-c', config, '--access-logfile', log], dir);
-    const r = reply(await httpGet({ port, path: '/hello' }));
-    assert.equal(r.tag, `thread-${r.threadId}`);
-    await server.waitForLine(new RegExp(`post_request in thread ${r.threadId}\\b`));
-    await waitFor('the access log line', () => readFileSync(log, 'utf8').includes('"GET /hello HTTP/1.1" 200'), 5_000);
   });
 
   test('-k sync with --threads 2 selects gthread, as in Gunicorn', async () => {
@@ -196,20 +155,6 @@ export function post_request(worker, req, res) { process.stderr.write('post_requ
       const text = existsSync(log) ? readFileSync(log, 'utf8') : '';
       return threads.size === 2 && [...threads].every((t) => text.includes(`/after HTTP/1.1 thread=${t}`));
     }, 10_000, 50);
-  });
-
-  test('QUIT: the server stops at once, cutting an in-flight request', async () => {
-    const { server, port } = await gthread();
-    const slow = httpGet({ port, path: '/slow?ms=5000', timeoutMs: 10_000 }).then(
-      () => 'answered',
-      () => 'cut',
-    );
-    await new Promise((r) => setTimeout(r, 300));
-    const t0 = Date.now();
-    server.signal('SIGQUIT');
-    assert.equal(await slow, 'cut');
-    await server.waitExit(5_000);
-    assert.ok(Date.now() - t0 < 4000, 'did not wait for the request');
   });
 
   test('TLS: each app thread terminates TLS for its own connections', async () => {

@@ -11,6 +11,8 @@
  * Exports:
  *   create(fd, callback, batch) -> acceptor   callback(fd) gets a connection fd or -errno
  *   start(acceptor), stop(acceptor), close(acceptor)
+ *   acceptNow(acceptor) -> fd | -errno         one accept4() now, whether polling or not
+ *                                              (-EAGAIN: nothing waiting)
  *   listen(fd, backlog)                        listen(2) without polling (the master)
  *   sockname(fd) -> {family: 4|6, address, port} | {family: 'unix', path}
  *   closeFd(fd)                                close(2) (a listening fd a worker inherited)
@@ -200,6 +202,25 @@ static napi_value js_stop(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* A worker that just finished a connection takes the next one at once if one is waiting, as
+ * Gunicorn's sync worker does, instead of re-arming the poll and waiting for a loop turn. */
+static napi_value js_accept_now(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  acceptor_t* a = unwrap(env, argv[0]);
+  if (a == NULL) return NULL;
+  int value = -EBADF;
+  if (!a->closing) {
+    do {
+      value = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    } while (value < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EPROTO));
+    if (value < 0) value = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+  }
+  CHECK(env, napi_create_int32(env, value, &result));
+  return result;
+}
+
 static napi_value js_close(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -370,6 +391,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"start", NULL, js_start, NULL, NULL, NULL, napi_default, NULL},
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
+      {"acceptNow", NULL, js_accept_now, NULL, NULL, NULL, napi_default, NULL},
       {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, js_close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"sockname", NULL, js_sockname, NULL, NULL, NULL, napi_default, NULL},

@@ -28,6 +28,11 @@ export interface Acceptor {
   start(): void;
   /** Leave new connections in the kernel queue (idempotent). */
   stop(): void;
+  /**
+   * Take one connection waiting in the kernel queue now, delivered to the handler as usual,
+   * whether started or not; false when none is waiting (always, for the fallback).
+   */
+  acceptNow(): boolean;
   /** Stop for good and close this process's copy of the listening socket. */
   close(): void;
 }
@@ -58,6 +63,7 @@ export function createAcceptor(listener: ListenerInfo, onAccept: AcceptHandler, 
 /** errno values after which accepting again at once would only spin (no fds left). */
 const BACK_OFF_ERRNOS = new Set([constants.errno.EMFILE, constants.errno.ENFILE, constants.errno.ENOBUFS, constants.errno.ENOMEM].map((e) => -e));
 const BACK_OFF_MS = 100;
+const EAGAIN = -constants.errno.EAGAIN;
 
 class NativeAcceptor implements Acceptor {
   readonly pausable = true;
@@ -84,6 +90,14 @@ class NativeAcceptor implements Acceptor {
   stop(): void {
     this.wanted = false;
     if (!this.closed) this.addon.stop(this.handle);
+  }
+
+  acceptNow(): boolean {
+    if (this.closed || this.backOff !== undefined) return false;
+    const result = this.addon.acceptNow(this.handle);
+    if (result === EAGAIN) return false;
+    this.onResult(result);
+    return result >= 0;
   }
 
   close(): void {
@@ -141,6 +155,10 @@ class ServerAcceptor implements Acceptor {
 
   stop(): void {
     // Cannot pause: see the file comment.
+  }
+
+  acceptNow(): boolean {
+    return false;
   }
 
   close(): void {

@@ -220,7 +220,9 @@ export abstract class Worker implements WorkerApi {
     const release = (): void => {
       if (slot.released) return;
       slot.released = true;
+      const wasFull = this.activeConnections >= this.connectionLimit();
       this.activeConnections -= 1;
+      if (wasFull && this.takeWaitingConnection()) return;
       this.serveNextQueued();
     };
     this.slots.set(socket, release);
@@ -229,6 +231,18 @@ export abstract class Worker implements WorkerApi {
       this.log.debug('Connection from %s dropped: %s', socket.remoteAddress, err instanceof Error ? err.message : String(err));
       socket.destroy();
     });
+  }
+
+  /**
+   * Room again after being full (a sync worker's response is out): take a connection that
+   * waits in the kernel queue at once, as Gunicorn's sync worker does, instead of re-arming the
+   * poll and waiting a loop turn for it. Under load that saves two epoll_ctl calls and a loop
+   * turn per request.
+   */
+  private takeWaitingConnection(): boolean {
+    if (!this.alive || this.backlogQueue.length > 0 || this.balancePause !== undefined || !this.readyForConnection()) return false;
+    for (const acceptor of this.acceptors) if (acceptor.acceptNow()) return true;
+    return false;
   }
 
   private serveNextQueued(): void {

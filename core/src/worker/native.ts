@@ -21,6 +21,8 @@ export interface NativeAddon {
   start(handle: NativeAcceptorHandle): void;
   stop(handle: NativeAcceptorHandle): void;
   close(handle: NativeAcceptorHandle): void;
+  /** One accept4() now: a connection fd, or -errno (-EAGAIN when none is waiting). */
+  acceptNow(handle: NativeAcceptorHandle): number;
   listen(fd: number, backlog: number): void;
   closeFd(fd: number): void;
   sockname(fd: number): SockName;

@@ -1,6 +1,6 @@
 /**
  * Process mechanics: --pid, -D/--daemon (with WINCH), --chdir, -e, -u/-g, -n titles,
- * --reload with --preload refused, worker_tmp_dir accepted.
+ * --reload with --preload refused, worker_tmp_dir accepted, worker_semi_space's node flag.
  */
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
@@ -152,5 +152,26 @@ describe('process mechanics', () => {
     assert.deepEqual(readdirSync(dir), []);
     server.signal('SIGQUIT');
     await server.waitExit(5000);
+  });
+  it('--worker-semi-space starts workers with --max-semi-space-size; 0 or the user\'s own NODE_OPTIONS leave it out', async () => {
+    const dir = tempDir();
+    const app = writeFile(dir, 'flags.mjs', "export function app(req, res) { res.end(JSON.stringify(process.execArgv)); }\n") + ':app';
+    const flagsOf = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<string[]> => {
+      const port = await freePort();
+      const server = await startServer(['-b', `127.0.0.1:${port}`, ...args, app], { env });
+      try {
+        return JSON.parse((await httpGet({ port })).body) as string[];
+      } finally {
+        server.signal('SIGQUIT');
+        await server.waitExit(5000);
+      }
+    };
+    assert.deepEqual(await flagsOf([]), ['--max-semi-space-size=8'], 'the default');
+    assert.deepEqual(await flagsOf(['--worker-semi-space', '4']), ['--max-semi-space-size=4']);
+    assert.deepEqual(await flagsOf(['--worker-semi-space', '0']), [], '0: V8 decides');
+    assert.deepEqual(await flagsOf([], { NODE_OPTIONS: '--max-semi-space-size=2' }), [], 'NODE_OPTIONS wins (and is inherited as it is)');
+    const refused = startCli(['--worker-semi-space', '-1', app]);
+    assert.equal(await refused.waitExit(5000), 2);
+    assert.match(refused.output(), /worker-semi-space/);
   });
 });

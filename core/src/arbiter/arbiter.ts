@@ -26,6 +26,7 @@ import { appSearchPaths } from '../app/search-paths.js';
 import type { Settings } from '../settings/settings.js';
 import { nativeAddon, nativeAddonUnavailableReason } from '../worker/native.js';
 import { LoadBoardSlots } from '../worker/load-board.js';
+import { workerNodeFlags } from '../worker/node-flags.js';
 import { isWorkerMessage, INHERITED_FDS_ENV, PARENT_MASTER_ENV, type WorkerToMaster } from './messages.js';
 import { currentParentPid } from './parent-pid.js';
 import { Pidfile } from './pidfile.js';
@@ -383,6 +384,7 @@ export class Arbiter implements ArbiterApi {
     const slot = board?.take();
     worker.spawn({
       listeners: this.listeners,
+      nodeFlags: workerNodeFlags(this.settings),
       ...(board !== undefined && slot !== undefined ? { loadBoard: { fd: board.fd, slot } } : {}),
       cwd: this.settings.get('chdir'),
       env: process.env,

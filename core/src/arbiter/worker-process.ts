@@ -44,6 +44,8 @@ export class WorkerProcess implements WorkerInfo {
   /** Spawn the process. `onExit`/`onMessage` run on the master's loop. */
   spawn(options: {
     listeners: readonly Listener[];
+    /** Node flags before the entry script (worker_semi_space). */
+    nodeFlags: readonly string[];
     /** The load board's fd in the master and this worker's cell on it. */
     loadBoard?: { readonly fd: number; readonly slot: number };
     boot: Omit<BootMessage, 'type' | 'listeners' | 'loadBoard'>;
@@ -55,7 +57,7 @@ export class WorkerProcess implements WorkerInfo {
     const listenerInfo: ListenerInfo[] = options.listeners.map((l, i) => ({ fd: FIRST_LISTENER_SLOT + i, url: l.url, address: l.address, kind: l.kind }));
     const board = options.loadBoard;
     const passed = [...options.listeners.map((l) => l.fd), ...(board !== undefined ? [board.fd] : [])];
-    const child = spawn(process.execPath, [...process.execArgv, WORKER_MAIN, options.boot.title], {
+    const child = spawn(process.execPath, [...process.execArgv, ...options.nodeFlags, WORKER_MAIN, options.boot.title], {
       cwd: options.cwd,
       env: workerEnv(options.env),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc', ...passed],

@@ -7,7 +7,8 @@
 // BENCH_GTHREAD_THREADS (2), BENCH_GUNICORN (/usr/bin/gunicorn), BENCH_MAX_OTHER_CPU (0.1: the
 // share of the machine's CPU that other processes may use during a run before it is repeated),
 // BENCH_RETRIES (2: how often a skewed run is repeated; the least skewed one is kept),
-// BENCH_QUIET_WAIT (60: seconds to wait, before each profile, for other work to calm down).
+// BENCH_QUIET_WAIT (60: seconds to wait, before each profile, for other work to calm down),
+// BENCH_ROUNDS (1: how often the whole set of rows is run; each cell reports its median round).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
@@ -38,6 +39,7 @@ const config = {
   maxOtherCpu: Number(env.BENCH_MAX_OTHER_CPU || 0.1),
   retries: Number(env.BENCH_RETRIES ?? 2),
   quietWaitSeconds: Number(env.BENCH_QUIET_WAIT ?? 60),
+  rounds: Math.max(1, Number(env.BENCH_ROUNDS || 1)),
 };
 const resultsDir = join(bench, 'results');
 const logsDir = join(resultsDir, 'logs');
@@ -152,15 +154,36 @@ const machine = describeMachine(config.gunicorn);
 const rows = benchRows({ repo, bench, gthreadThreads: config.gthreadThreads, gunicorn: config.gunicorn }).filter(
   (row) => config.only === undefined || config.only.includes(row.id),
 );
-const measured = [];
-for (const row of rows) {
-  if (interrupted) break;
-  const profileNames = row.profiles.filter((p) => config.profiles === undefined || config.profiles.includes(p));
-  if (profileNames.length === 0) continue;
-  for (const entry of await runRow(row, profileNames)) measured.push({ id: row.id, label: row.label, ...entry });
+// Rounds run every row in turn, so a slow drift of the machine touches all rows alike.
+const rounds = [];
+for (let round = 1; round <= config.rounds && !interrupted; round++) {
+  if (config.rounds > 1) log(`round ${round} of ${config.rounds}`);
+  for (const row of rows) {
+    if (interrupted) break;
+    const profileNames = row.profiles.filter((p) => config.profiles === undefined || config.profiles.includes(p));
+    if (profileNames.length === 0) continue;
+    for (const entry of await runRow(row, profileNames)) rounds.push({ id: row.id, label: row.label, ...entry });
+  }
 }
 
 if (interrupted) await new Promise(() => undefined); // the signal handler exits
+
+/** Each (row, profile): the round with the median req/s, whole (its latency, CPU and RSS too). */
+function medianRounds(entries) {
+  const cells = new Map();
+  for (const entry of entries) {
+    const key = `${entry.id}\0${entry.profile}`;
+    if (!cells.has(key)) cells.set(key, []);
+    cells.get(key).push(entry);
+  }
+  return [...cells.values()].map((cell) => {
+    const ran = cell.filter((e) => e.result !== undefined).sort((a, b) => a.result.rps - b.result.rps);
+    if (ran.length === 0) return cell[0];
+    const median = ran[Math.floor((ran.length - 1) / 2)];
+    return { ...median, rounds: ran.map((e) => Math.round(e.result.rps)) };
+  });
+}
+const measured = medianRounds(rounds);
 
 // Group by profile (in PROFILES order), then give each row its ratio to the profile's baseline.
 const ordered = Object.keys(PROFILES).flatMap((p) => measured.filter((r) => r.profile === p));
@@ -173,7 +196,8 @@ for (const row of ordered) {
 }
 
 const checks = checkTargets(ordered);
-const settingsLine = `wrk -t ${config.wrkThreads}, ${config.duration} per run after a ${config.warmup} warm-up; gthread rows use --threads ${config.gthreadThreads} unless named`;
+const roundsNote = config.rounds > 1 ? `; ${config.rounds} rounds, each cell the median round by req/s` : '';
+const settingsLine = `wrk -t ${config.wrkThreads}, ${config.duration} per run after a ${config.warmup} warm-up${roundsNote}; gthread rows use --threads ${config.gthreadThreads} unless named`;
 const machineLine = `${machine.date}; ${machine.cpu}, ${machine.memory}; ${machine.kernel}; Node ${machine.node}; wrk ${machine.wrk}; Gunicorn ${machine.gunicorn}; load average at start ${machine.load}`;
 process.stdout.write(`\n${machineLine}\n${settingsLine}\n\n${textTable(ordered)}\n\nTargets (issue 6):\n${formatChecks(checks, '  ')}\n`);
 const profileLegend = Object.entries(PROFILES)

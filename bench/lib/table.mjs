@@ -1,9 +1,9 @@
 // The results table, as aligned text for the terminal and as markdown for results/latest.md.
-const HEADER = ['server', 'profile', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU s', 'RSS MB', 'worker MB', 'other CPU s', '× baseline'];
+const HEADER = ['server', 'profile', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'CPU s', 'RSS MB', 'worker MB', 'other CPU s', '× baseline', 'req/s of each round'];
 
 /** One row's cells; `result` is undefined for a row that could not run. */
 function cells(row) {
-  if (row.result === undefined) return [row.label, row.profile, 'not available', '', '', '', '', '', '', '', row.reason ?? ''];
+  if (row.result === undefined) return [row.label, row.profile, 'not available', '', '', '', '', '', '', '', row.reason ?? '', ''];
   const r = row.result;
   return [
     row.label,
@@ -17,6 +17,7 @@ function cells(row) {
     r.rss.workerMb.toFixed(0),
     r.otherCpuSeconds.toFixed(1),
     row.ratio === undefined ? '' : row.ratio.toFixed(2),
+    row.rounds === undefined || row.rounds.length < 2 ? '' : row.rounds.map((rps) => rps.toLocaleString('en-US')).join(' / '),
   ];
 }
 

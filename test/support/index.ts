@@ -556,3 +556,9 @@ export function parseEventsReply(body: string): EventsReply {
   if (match === null) throw new Error(`not an events-app answer: ${JSON.stringify(body)}`);
   return { pid: Number(match[1]), thread: Number(match[2]), port: Number(match[3]), path: match[4]!, tag: match[5]! };
 }
+
+/** The pid named by a 200 answer of the events app (throws on any other status). */
+export function eventsReplyPid(res: HttpResult): number {
+  if (res.status !== 200) throw new Error(`expected a 200 answer, got ${res.status}: ${res.body}`);
+  return parseEventsReply(res.body).pid;
+}

@@ -23,6 +23,16 @@ function reply(res: HttpResult): ThreadReply {
   return JSON.parse(res.body) as ThreadReply;
 }
 
+/** The threads of the /slow, /cpu or /stuck requests the app has started, in order (see thread-app.ts). */
+function started(dir: string, kind: 'slow' | 'cpu' | 'stuck'): number[] {
+  const log = join(dir, 'events.log');
+  if (!existsSync(log)) return [];
+  return readFileSync(log, 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith(`${kind} `))
+    .map((line) => Number(line.slice(kind.length + 1)));
+}
+
 /** Without the native addon a worker listens only once its app threads are up: wait for that. */
 async function answering(port: number): Promise<void> {
   await waitFor(`an answer on port ${port}`, () => httpGet({ port, timeoutMs: 2_000 }).then(() => true, () => false), 15_000, 50);
@@ -39,27 +49,34 @@ async function gthread(extra: readonly string[] = [], dir = tempDir(), env: Node
  * Two 1 s CPU-bound requests on two connections, the second sent once the first is running, so
  * its thread is visibly busy and the second goes to the other thread.
  */
-async function twoCpuRequests(port: number): Promise<[ThreadReply, ThreadReply]> {
+async function twoCpuRequests(port: number, dir: string): Promise<[ThreadReply, ThreadReply]> {
   const first = httpGet({ port, path: '/cpu?ms=1000', timeoutMs: 10_000 });
-  await new Promise((r) => setTimeout(r, 300));
+  await waitFor('the first computation running', () => started(dir, 'cpu').length >= 1, 8_000);
   const second = httpGet({ port, path: '/cpu?ms=1000', timeoutMs: 10_000 });
   return [reply(await first), reply(await second)];
 }
 
 describe('gthread worker', () => {
   test('two CPU-bound requests run at the same time on two threads of one process', async () => {
-    const { port } = await gthread();
-    const [a, b] = await twoCpuRequests(port);
+    const { port, dir } = await gthread();
+    const [a, b] = await twoCpuRequests(port, dir);
     assert.equal(a.pid, b.pid, 'one worker process served both');
     assert.notEqual(a.threadId, b.threadId, 'each ran on its own thread');
     assert.ok(a.start < b.end && b.start < a.end, `the two computations overlap: [${a.start}, ${a.end}] and [${b.start}, ${b.end}]`);
   });
 
   test('requests waiting on I/O on every thread do not stop the process from accepting', async () => {
-    const { port } = await gthread();
-    const slow = Array.from({ length: 4 }, () => httpGet({ port, path: '/slow?ms=3000', timeoutMs: 10_000 }));
-    await new Promise((r) => setTimeout(r, 300));
-    const quick = reply(await httpGet({ port, timeoutMs: 2_000 }));
+    const { port, dir } = await gthread();
+    // Slow requests until each thread has one in progress (which thread gets a connection is
+    // the pool's choice, so keep sending, at most 8).
+    const slow: Array<Promise<HttpResult>> = [];
+    await waitFor('a slow request in progress on each thread', () => {
+      const threads = started(dir, 'slow');
+      if (new Set(threads).size >= 2) return true;
+      if (threads.length === slow.length && slow.length < 8) slow.push(httpGet({ port, path: '/slow?ms=4000', timeoutMs: 15_000 }));
+      return false;
+    }, 10_000);
+    const quick = reply(await httpGet({ port, timeoutMs: 3_000 }));
     const slowReplies = (await Promise.all(slow)).map(reply);
     assert.equal(new Set(slowReplies.map((r) => r.threadId)).size, 2, 'both threads hold slow requests');
     assert.ok(slowReplies.every((r) => quick.end < r.end), 'the quick request did not wait for the slow ones');
@@ -76,7 +93,7 @@ describe('gthread worker', () => {
       return pids.size === 2;
     }, 15_000, 20);
     const blocked = httpGet({ port, path: '/cpu?ms=2000', timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('the computation running', () => started(dir, 'cpu').length >= 1, 8_000);
     const quick = await Promise.all(Array.from({ length: 3 }, () => httpGet({ port, timeoutMs: 1_500 }).then(reply)));
     const cpu = reply(await blocked);
     for (const r of quick) {
@@ -86,13 +103,13 @@ describe('gthread worker', () => {
   });
 
   test('a thread stuck in while (true) is replaced, and a sibling thread finishes its slow request', async () => {
-    const { server, port } = await gthread(['--timeout', '2']);
+    const { server, port, dir } = await gthread(['--timeout', '2']);
     const stuck = httpGet({ port, path: '/stuck', timeoutMs: 15_000 }).then(
       (res) => `answered ${res.status}`,
       (err: NodeJS.ErrnoException) => `failed: ${err.code ?? err.message}`,
     );
     // The stuck request is on a thread first, so the slow one goes to the other thread.
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor('the stuck request running', () => started(dir, 'stuck').length >= 1, 8_000);
     const slow = httpGet({ port, path: '/slow?ms=4000', timeoutMs: 15_000 });
     await server.waitForLine(/THREAD TIMEOUT \(pid:\d+ thread:(\d+)\)/, 10_000);
     const slowReply = reply(await slow);
@@ -188,9 +205,9 @@ describe('gthread worker without the native accept addon (connections relayed ov
   const env = { GTS_NO_NATIVE_ACCEPT: '1' };
 
   test('it says so, and CPU-bound requests still run in parallel on two threads', async () => {
-    const { server, port } = await gthread([], tempDir(), env);
+    const { server, port, dir } = await gthread([], tempDir(), env);
     assert.match(server.output(), /relaying connections to the app threads/);
-    const [a, b] = await twoCpuRequests(port);
+    const [a, b] = await twoCpuRequests(port, dir);
     assert.notEqual(a.threadId, b.threadId);
     assert.ok(a.start < b.end && b.start < a.end, 'the two computations overlap');
   });
@@ -214,12 +231,12 @@ describe('gthread worker without the native accept addon (connections relayed ov
   });
 
   test('a stuck thread is replaced and its relayed connection closed; the sibling finishes', async () => {
-    const { server, port } = await gthread(['--timeout', '2'], tempDir(), env);
+    const { server, port, dir } = await gthread(['--timeout', '2'], tempDir(), env);
     const stuck = httpGet({ port, path: '/stuck', timeoutMs: 15_000 }).then(
       () => 'answered',
       () => 'failed',
     );
-    await new Promise((r) => setTimeout(r, 200));
+    await waitFor('the stuck request running', () => started(dir, 'stuck').length >= 1, 8_000);
     const slow = httpGet({ port, path: '/slow?ms=4000', timeoutMs: 15_000 });
     await server.waitForLine(/THREAD TIMEOUT/, 10_000);
     reply(await slow);
@@ -228,9 +245,9 @@ describe('gthread worker without the native accept addon (connections relayed ov
   });
 
   test('TERM: an in-flight request finishes, then the server exits 0', async () => {
-    const { server, port } = await gthread([], tempDir(), env);
+    const { server, port, dir } = await gthread([], tempDir(), env);
     const slow = httpGet({ port, path: '/slow?ms=1000', timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 300));
+    await waitFor('the slow request running', () => started(dir, 'slow').length >= 1, 8_000);
     server.signal('SIGTERM');
     reply(await slow);
     assert.equal(await server.waitExit(15_000), 0);

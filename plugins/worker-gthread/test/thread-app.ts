@@ -3,11 +3,15 @@
  * saying which thread served it, on which connection, and when it started and ended, so tests
  * assert on overlap and identity rather than on fragile timings.
  *   /            at once
- *   /cpu?ms=N    N ms of synchronous work (the event loop of its thread is blocked)
- *   /slow?ms=N   answers after N ms without blocking
- *   /stuck       while (true) {}: only terminating its thread stops it
+ *   /cpu?ms=N    N ms of synchronous work (the event loop of its thread is blocked); appends
+ *                "cpu <threadId>" to ./events.log as it starts
+ *   /slow?ms=N   answers after N ms without blocking; appends "slow <threadId>" to ./events.log
+ *                as it starts, so a test can wait until the requests are in progress
+ *   /stuck       while (true) {}: only terminating its thread stops it; appends "stuck <threadId>"
+ *                to ./events.log as it starts
  */
 export const THREAD_APP_SOURCE = `
+import { appendFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -22,12 +26,17 @@ export function app(req, res) {
     res.end(body);
   };
   if (url.pathname === '/cpu') {
+    appendFileSync('events.log', 'cpu ' + threadId + '\\n');
     while (now() - start < ms) {}
   }
   if (url.pathname === '/stuck') {
+    appendFileSync('events.log', 'stuck ' + threadId + '\\n');
     while (true) {}
   }
-  if (url.pathname === '/slow') return void setTimeout(reply, ms);
+  if (url.pathname === '/slow') {
+    appendFileSync('events.log', 'slow ' + threadId + '\\n');
+    return void setTimeout(reply, ms);
+  }
   reply();
 }
 `;

@@ -13,24 +13,18 @@ import { after, describe, it } from 'node:test';
 import {
   cleanup,
   eventsApp,
+  eventsReplyPid,
   httpGet,
   listeningPort,
   nativeBuilt,
-  parseEventsReply,
   startServer,
   stopServer,
   tempDir,
   waitFor,
   waitForEvents,
-  type HttpResult,
 } from '@gunicorn-ts/test/support';
 
 after(cleanup);
-
-function pidOf(res: HttpResult): number {
-  assert.equal(res.status, 200, res.body);
-  return parseEventsReply(res.body).pid;
-}
 
 describe('sync worker', () => {
   it('a worker busy with a slow (non-blocking) request takes no new connection', async (t) => {
@@ -47,9 +41,9 @@ describe('sync worker', () => {
       const t0 = performance.now();
       const res = await httpGet({ port, timeoutMs: 2000 });
       assert.ok(performance.now() - t0 < 1000, 'answered at once by the idle worker');
-      served.add(pidOf(res));
+      served.add(eventsReplyPid(res));
     }
-    assert.equal(pidOf(await slow), busy!.pid);
+    assert.equal(eventsReplyPid(await slow), busy!.pid);
     assert.equal(served.size, 1);
     assert.ok(!served.has(busy!.pid), 'the busy worker accepted nothing');
   });
@@ -65,7 +59,7 @@ describe('sync worker', () => {
     await Promise.all(
       Array.from({ length: 3 }, () =>
         httpGet({ port, path: `/sleep?ms=${ms}`, timeoutMs: 10_000 }).then((res) => {
-          pidOf(res);
+          eventsReplyPid(res);
           done.push(performance.now());
         }),
       ),
@@ -104,7 +98,7 @@ describe('sync worker', () => {
       const agent = new Agent({ keepAlive: true, maxSockets: 1 });
       t.after(() => agent.destroy());
       const res = await httpGet({ port: listeningPort(server), agent });
-      pidOf(res);
+      eventsReplyPid(res);
       assert.equal(res.headers.connection, 'close', 'the sync contract: no keep-alive');
     });
   }

@@ -562,3 +562,50 @@ export function eventsReplyPid(res: HttpResult): number {
   if (res.status !== 200) throw new Error(`expected a 200 answer, got ${res.status}: ${res.body}`);
   return parseEventsReply(res.body).pid;
 }
+
+/**
+ * Shared by the worker packages' tests. Without the native addon (GTS_NO_NATIVE_ACCEPT=1):
+ * start `workerArgs` (2 processes) with the events app, check the server says so, send 40
+ * requests over 4 keep-alive sockets and one slow one, then TERM (exit 0). Returns the 40
+ * answers for the class's own contract checks.
+ */
+export async function servedWithoutNativeAddon(workerArgs: readonly string[]): Promise<HttpResult[]> {
+  const dir = tempDir();
+  const server = await startServer(['-w', '2', ...workerArgs, '-b', '127.0.0.1:0', eventsApp(dir)], { cwd: dir, workers: 2, env: { GTS_NO_NATIVE_ACCEPT: '1' } });
+  try {
+    const port = listeningPort(server);
+    if (!/Native accept addon unavailable/.test(server.output())) throw new Error(`no word of the missing addon: ${server.output()}`);
+    // Without the addon the master cannot listen without polling; the first worker's listen() does.
+    await waitFor('a worker listening', () => httpGet({ port }).then(() => true, () => false), 5000, 50);
+    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+    const results = await Promise.all(Array.from({ length: 40 }, () => httpGet({ port, agent, timeoutMs: 5000 }))).finally(() => agent.destroy());
+    const slow = await httpGet({ port, path: '/sleep?ms=50' });
+    if (slow.status !== 200) throw new Error(`the slow request got ${slow.status}`);
+    server.signal('SIGTERM');
+    const code = await server.waitExit(10_000);
+    if (code !== 0) throw new Error(`TERM: exit code ${code}`);
+    return results;
+  } finally {
+    await stopServer(server);
+  }
+}
+
+/**
+ * Shared by the worker packages' tests: start `-k spelling` with the events app, check the
+ * master says which class it uses, and answer two requests sent over one keep-alive client.
+ */
+export async function servedWithWorkerSpelling(spelling: string): Promise<HttpResult[]> {
+  const dir = tempDir();
+  const server = await startServer(['-k', spelling, '-b', '127.0.0.1:0', eventsApp(dir)], { cwd: dir });
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  try {
+    if (!server.output().includes(`Using worker: ${spelling}\n`)) throw new Error(`not "Using worker: ${spelling}": ${server.output()}`);
+    const port = listeningPort(server);
+    const answers: HttpResult[] = [];
+    for (let i = 0; i < 2; i++) answers.push(await httpGet({ port, agent }));
+    return answers;
+  } finally {
+    agent.destroy();
+    await stopServer(server);
+  }
+}

@@ -9,7 +9,6 @@
  * - every spelling of the class resolves to it.
  */
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
 import * as net from 'node:net';
 import { after, describe, it, type TestContext } from 'node:test';
 import {
@@ -20,11 +19,12 @@ import {
   listeningPort,
   nativeBuilt,
   parseEventsReply,
+  servedWithoutNativeAddon,
+  servedWithWorkerSpelling,
   sleep,
   startServer,
   stopServer,
   tempDir,
-  waitFor,
   waitForEvents,
 } from '@gunicorn-ts/test/support';
 
@@ -129,37 +129,19 @@ describe('evented worker', () => {
     assert.ok(larger.reduce((a, b) => a + b, 0) / larger.length <= 5.25, `the bursts were shared out evenly on average: ${JSON.stringify(splits)}`);
   });
 
-  it('the pure-JS fallback (no addon) serves keep-alive and close requests', async (t) => {
-    const { server, port } = await evented(t, [], 2, { GTS_NO_NATIVE_ACCEPT: '1' });
-    assert.match(server.output(), /Native accept addon unavailable/);
-    // Without the addon the master cannot listen without polling; the first worker's listen() does.
-    await waitFor('a worker listening', () => httpGet({ port }).then(() => true, () => false), 5000, 50);
-    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-    const results = await Promise.all(Array.from({ length: 40 }, () => httpGet({ port, agent, timeoutMs: 5000 })));
-    agent.destroy();
+  it('the pure-JS fallback (no addon) serves keep-alive and close requests', async () => {
+    const results = await servedWithoutNativeAddon(['-k', 'evented']);
     assert.ok(results.every((r) => r.status === 200));
-    assert.equal((await httpGet({ port, path: '/sleep?ms=50' })).status, 200);
-    server.signal('SIGTERM');
-    assert.equal(await server.waitExit(10_000), 0);
   });
 
   for (const spelling of ['egg:gunicorn-ts#evented', 'egg:@gunicorn-ts/worker-evented#evented', '@gunicorn-ts/worker-evented', '@gunicorn-ts/worker-evented:EventedWorker']) {
-    it(`-k ${spelling} runs the evented worker`, async (t) => {
-      const dir = tempDir();
-      const server = await startServer(['-k', spelling, '-b', '127.0.0.1:0', eventsApp(dir)], { cwd: dir });
-      t.after(() => stopServer(server));
-      assert.ok(server.output().includes(`Using worker: ${spelling}\n`), server.output());
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      t.after(() => agent.destroy());
-      const port = listeningPort(server);
-      const replies = [];
-      for (let i = 0; i < 2; i++) {
-        const res = await httpGet({ port, agent });
+    it(`-k ${spelling} runs the evented worker`, async () => {
+      const answers = await servedWithWorkerSpelling(spelling);
+      for (const res of answers) {
         eventsReplyPid(res);
         assert.equal(res.headers.connection, 'keep-alive', 'the evented contract: keep-alive');
-        replies.push(parseEventsReply(res.body));
       }
-      assert.equal(replies[0]!.port, replies[1]!.port, 'both requests came over one connection');
+      assert.equal(parseEventsReply(answers[0]!.body).port, parseEventsReply(answers[1]!.body).port, 'both requests came over one connection');
     });
   }
 });

@@ -8,7 +8,6 @@
  * - every spelling of the class resolves to it.
  */
 import assert from 'node:assert/strict';
-import { Agent } from 'node:http';
 import { after, describe, it } from 'node:test';
 import {
   cleanup,
@@ -17,10 +16,12 @@ import {
   httpGet,
   listeningPort,
   nativeBuilt,
+  parseEventsReply,
+  servedWithoutNativeAddon,
+  servedWithWorkerSpelling,
   startServer,
   stopServer,
   tempDir,
-  waitFor,
   waitForEvents,
 } from '@gunicorn-ts/test/support';
 
@@ -71,35 +72,20 @@ describe('sync worker', () => {
     }
   });
 
-  it('the pure-JS fallback (no addon) serves keep-alive and close requests', async (t) => {
-    const dir = tempDir();
-    const server = await startServer(['-w', '2', '-k', 'sync', '-b', '127.0.0.1:0', eventsApp(dir)], { cwd: dir, workers: 2, env: { GTS_NO_NATIVE_ACCEPT: '1' } });
-    t.after(() => stopServer(server));
-    const port = listeningPort(server);
-    assert.match(server.output(), /Native accept addon unavailable/);
-    // Without the addon the master cannot listen without polling; the first worker's listen() does.
-    await waitFor('a worker listening', () => httpGet({ port }).then(() => true, () => false), 5000, 50);
-    const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-    const results = await Promise.all(Array.from({ length: 40 }, () => httpGet({ port, agent, timeoutMs: 5000 })));
-    agent.destroy();
+  it('the pure-JS fallback (no addon) serves keep-alive and close requests', async () => {
+    const results = await servedWithoutNativeAddon(['-k', 'sync']);
     assert.ok(results.every((r) => r.status === 200 && r.headers.connection === 'close'));
-    assert.equal((await httpGet({ port, path: '/sleep?ms=50' })).status, 200);
-    server.signal('SIGTERM');
-    assert.equal(await server.waitExit(10_000), 0);
   });
 
   for (const spelling of ['egg:gunicorn-ts#sync', 'egg:@gunicorn-ts/worker-sync#sync', '@gunicorn-ts/worker-sync', '@gunicorn-ts/worker-sync:SyncWorker']) {
-    it(`-k ${spelling} runs the sync worker`, async (t) => {
-      const dir = tempDir();
-      const server = await startServer(['-k', spelling, '-b', '127.0.0.1:0', eventsApp(dir)], { cwd: dir });
-      t.after(() => stopServer(server));
-      assert.ok(server.output().includes(`Using worker: ${spelling}\n`), server.output());
+    it(`-k ${spelling} runs the sync worker`, async () => {
       // A client that asks for keep-alive: only the sync contract answers Connection: close.
-      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-      t.after(() => agent.destroy());
-      const res = await httpGet({ port: listeningPort(server), agent });
-      eventsReplyPid(res);
-      assert.equal(res.headers.connection, 'close', 'the sync contract: no keep-alive');
+      const answers = await servedWithWorkerSpelling(spelling);
+      for (const res of answers) {
+        eventsReplyPid(res);
+        assert.equal(res.headers.connection, 'close', 'the sync contract: no keep-alive');
+      }
+      assert.notEqual(parseEventsReply(answers[0]!.body).port, parseEventsReply(answers[1]!.body).port, 'a new connection per request');
     });
   }
 });

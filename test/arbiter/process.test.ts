@@ -15,6 +15,7 @@ import {
   PID_APP_SOURCE,
   pidApp,
   procStatus,
+  readPidFile,
   sleep,
   startCli,
   startServer,
@@ -25,15 +26,6 @@ import {
 } from '../support/index.js';
 
 after(cleanup);
-
-function readPid(path: string): number | undefined {
-  try {
-    const pid = Number(readFileSync(path, 'utf8').trim());
-    return pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 /** The session id field of /proc/PID/stat (a daemon leads its own session). */
 function sessionId(pid: number): number {
@@ -53,7 +45,7 @@ describe('process mechanics', () => {
     const second = startCli(['-b', `127.0.0.1:${await freePort()}`, '--pid', pidfile, pidApp(dir)]);
     assert.notEqual(await second.waitExit(10_000), 0);
     assert.match(second.output(), new RegExp(`Already running on PID ${server.pid}`));
-    assert.equal(readPid(pidfile), server.pid, 'the refused master leaves the pid file alone');
+    assert.equal(readPidFile(pidfile), server.pid, 'the refused master leaves the pid file alone');
     server.signal('SIGTERM');
     assert.equal(await server.waitExit(10_000), 0);
     assert.equal(existsSync(pidfile), false);
@@ -66,7 +58,7 @@ describe('process mechanics', () => {
     const port = await freePort();
     const launcher = startCli(['-D', '-w', '2', '-b', `127.0.0.1:${port}`, '--pid', pidfile, '--error-logfile', log, pidApp(dir)]);
     assert.equal(await launcher.waitExit(15_000), 0);
-    const daemon = readPid(pidfile);
+    const daemon = readPidFile(pidfile);
     assert.ok(daemon !== undefined && daemon !== launcher.pid);
     track(daemon);
     assert.ok(isAlive(daemon));

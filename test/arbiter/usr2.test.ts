@@ -4,19 +4,11 @@
  * one gets TERM, and not one request fails. If the new master dies, the old restores its file.
  */
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { childPids, cleanup, cmdline, freePort, httpGet, isAlive, keepAliveLoad, parentPid, pidApp, sleep, startServer, tempDir, track, waitFor } from '../support/index.js';
+import { childPids, cleanup, cmdline, freePort, httpGet, isAlive, keepAliveLoad, parentPid, pidApp, readPidFile, sleep, startServer, tempDir, track, waitFor } from '../support/index.js';
 
 after(cleanup);
-
-function readPid(path: string): number | undefined {
-  try {
-    return Number(readFileSync(path, 'utf8').trim()) || undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 describe('USR2 binary upgrade', () => {
   it('starts a new master on the same sockets; TERM to the old one drops no request', async () => {
@@ -32,11 +24,11 @@ describe('USR2 binary upgrade', () => {
 
     server.signal('SIGUSR2');
     const newMaster = await waitFor('new pid file', () => {
-      const pid = readPid(pidfile);
+      const pid = readPidFile(pidfile);
       return pid !== undefined && pid !== server.pid && existsSync(`${pidfile}.oldbin`) ? pid : undefined;
     }, 10_000);
     track(newMaster);
-    assert.equal(readPid(`${pidfile}.oldbin`), server.pid);
+    assert.equal(readPidFile(`${pidfile}.oldbin`), server.pid);
     assert.equal(parentPid(newMaster), server.pid);
     await waitFor('new workers', () => childPids(newMaster).length === 2, 10_000);
     await sleep(800); // both generations serve
@@ -52,7 +44,7 @@ describe('USR2 binary upgrade', () => {
     assert.ok(oldWorkers.some((pid) => load.pids.has(String(pid))) && newWorkers.some((pid) => load.pids.has(String(pid))), 'both generations served');
 
     assert.equal(existsSync(`${pidfile}.oldbin`), false);
-    assert.equal(readPid(pidfile), newMaster);
+    assert.equal(readPidFile(pidfile), newMaster);
     await waitFor('promoted', () => /gunicorn-ts: master \[[^\]]*[^2\]]\]$/.test(cmdline(newMaster)), 5000);
     assert.equal((await httpGet({ port })).status, 200);
     process.kill(newMaster, 'SIGTERM');
@@ -67,13 +59,13 @@ describe('USR2 binary upgrade', () => {
     const server = await startServer(['--pid', pidfile, '-b', `127.0.0.1:${port}`, pidApp(dir)]);
     server.signal('SIGUSR2');
     const newMaster = await waitFor('new master', () => {
-      const pid = readPid(pidfile);
+      const pid = readPidFile(pidfile);
       return pid !== undefined && pid !== server.pid ? pid : undefined;
     }, 10_000);
     track(newMaster);
     await waitFor('new workers', () => childPids(newMaster).length === 1, 10_000);
     process.kill(newMaster, 'SIGQUIT');
-    await waitFor('pid file restored', () => readPid(pidfile) === server.pid && !existsSync(`${pidfile}.oldbin`), 5000);
+    await waitFor('pid file restored', () => readPidFile(pidfile) === server.pid && !existsSync(`${pidfile}.oldbin`), 5000);
     assert.equal((await httpGet({ port })).status, 200);
     server.signal('SIGTERM');
     assert.equal(await server.waitExit(10_000), 0);

@@ -557,10 +557,20 @@ export function parseEventsReply(body: string): EventsReply {
   return { pid: Number(match[1]), thread: Number(match[2]), port: Number(match[3]), path: match[4]!, tag: match[5]! };
 }
 
-/** The pid named by a 200 answer of the events app (throws on any other status). */
-export function eventsReplyPid(res: HttpResult): number {
+/** A 200 answer of the events app, parsed (throws on any other status). */
+export function eventsReply(res: HttpResult): EventsReply {
   if (res.status !== 200) throw new Error(`expected a 200 answer, got ${res.status}: ${res.body}`);
-  return parseEventsReply(res.body).pid;
+  return parseEventsReply(res.body);
+}
+
+/** The pid in a pid file, or undefined when it is missing or holds no pid. */
+export function readPidFile(path: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(path, 'utf8').trim());
+    return pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ import {
   cleanup,
   connectionRefused,
   eventsApp,
+  eventsReply,
   httpGet,
   isAlive,
   listeningPort,
@@ -90,11 +91,6 @@ async function boot(t: TestContext, target: WorkerTarget, extra: readonly string
   assert.match(server.output(), new RegExp(`Using worker: ${target.name}\\b`));
   await waitForEvents(dir, 'loaded', processes * target.threads);
   return { server, port: listeningPort(server), dir, target };
-}
-
-function reply(res: HttpResult): EventsReply {
-  assert.equal(res.status, 200, res.body);
-  return parseEventsReply(res.body);
 }
 
 function wireReply(res: ParsedResponse): EventsReply {
@@ -223,10 +219,10 @@ const CASES: readonly MatrixCase[] = [
       const order: string[] = [];
       const blocked = httpGet({ port, path: '/block?ms=2000', timeoutMs: 10_000 }).then((res) => {
         order.push('blocked');
-        return reply(res);
+        return eventsReply(res);
       });
       const [blockEvent] = await waitForEvents(dir, 'block', 1);
-      const quick = reply(await httpGet({ port, timeoutMs: 5000 }));
+      const quick = eventsReply(await httpGet({ port, timeoutMs: 5000 }));
       order.push('quick');
       const slow = await blocked;
       assert.deepEqual(order, ['quick', 'blocked'], 'the second request did not wait for the blocked one');
@@ -256,7 +252,7 @@ const CASES: readonly MatrixCase[] = [
         assert.equal(Number(match[1]), worker);
         assert.equal(Number(match[2]), spin!.thread, 'the stuck thread is the one replaced');
         assert.equal(await stuck, 'cut', 'the stuck request dies with its thread');
-        const after = reply(await httpGet({ port, timeoutMs: 5000 }));
+        const after = eventsReply(await httpGet({ port, timeoutMs: 5000 }));
         assert.equal(after.pid, worker, 'gthread: the process itself is not replaced');
         assert.ok(isAlive(worker));
         assert.doesNotMatch(server.output(), /WORKER TIMEOUT/, 'gthread: the master saw the process heart-beat throughout');
@@ -266,7 +262,7 @@ const CASES: readonly MatrixCase[] = [
         assert.equal(Number(match[1]), worker);
         await waitFor('the stuck worker killed', () => !isAlive(worker), 5000);
         assert.equal(await stuck, 'cut', 'the stuck request dies with its worker');
-        const after = reply(await httpGet({ port, timeoutMs: 10_000 }));
+        const after = eventsReply(await httpGet({ port, timeoutMs: 10_000 }));
         assert.notEqual(after.pid, worker, 'a new worker process serves');
         assert.deepEqual(childPids(server.pid), [after.pid]);
       }
@@ -363,7 +359,7 @@ const CASES: readonly MatrixCase[] = [
       for (let i = 0; performance.now() < deadline && served.filter((pid) => pid !== first).length < 3; i++) {
         try {
           const res = await httpGet({ port, agent, path: `/n${i}`, timeoutMs: 10_000 });
-          served.push(reply(res).pid);
+          served.push(eventsReply(res).pid);
           closes.push(/close/i.test(String(res.headers['connection'] ?? '')));
         } catch (err) {
           failures.push((err as NodeJS.ErrnoException).code ?? (err as Error).message);
@@ -409,7 +405,7 @@ export function post_request(worker, req, res) {
       const { port } = await boot(t, target, ['-c', config, '--access-logfile', accessLog], { dir });
       const paths = ['/a', '/b?x=1', '/c'];
       const replies: EventsReply[] = [];
-      for (const path of paths) replies.push(reply(await httpGet({ port, path })));
+      for (const path of paths) replies.push(eventsReply(await httpGet({ port, path })));
       const hookLines = (): string[] => (existsSync(hooksOut) ? readFileSync(hooksOut, 'utf8').trim().split('\n') : []);
       await waitFor('a post_request line per request', () => hookLines().filter((l) => l.startsWith('post ')).length >= paths.length, 5000);
       const lines = hookLines();
@@ -440,14 +436,14 @@ export function post_request(worker, req, res) {
       const accessLog = join(dir, 'access.log');
       const { server, port } = await boot(t, target, ['--access-logfile', accessLog], { dir });
       const read = (path: string): string => (existsSync(path) ? readFileSync(path, 'utf8') : '');
-      reply(await httpGet({ port, path: '/before' }));
+      eventsReply(await httpGet({ port, path: '/before' }));
       await waitFor('the first access log line', () => read(accessLog).includes('"GET /before '), 5000);
       renameSync(accessLog, `${accessLog}.1`); // what logrotate does
       const mark = server.output().length;
       server.signal('SIGUSR1');
       await server.waitForLine(/Handling signal: usr1/, 5000, mark);
       await waitFor('a line in a new file at the original path', async () => {
-        reply(await httpGet({ port, path: '/after' }));
+        eventsReply(await httpGet({ port, path: '/after' }));
         return read(accessLog).includes('"GET /after ');
       }, 10_000, 50);
       assert.ok(read(`${accessLog}.1`).includes('"GET /before '), 'the rotated file kept the earlier line');

@@ -24,7 +24,7 @@ export class WorkerProcess implements WorkerInfo {
   /** Booted: the app loaded and it accepts connections. */
   ready = false;
   exited = false;
-  /** Wants to be replaced (HUP, --reload, max_requests): stays until a replacement is ready. */
+  /** Wants to be replaced (HUP, --reload): stays until a replacement is ready. */
   retiring = false;
   /** Sent TERM; on its way out. */
   terminating = false;

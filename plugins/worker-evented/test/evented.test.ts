@@ -14,11 +14,10 @@ import { after, describe, it, type TestContext } from 'node:test';
 import {
   cleanup,
   eventsApp,
-  eventsReplyPid,
+  eventsReply,
   httpGet,
   listeningPort,
   nativeBuilt,
-  parseEventsReply,
   servedWithoutNativeAddon,
   servedWithWorkerSpelling,
   sleep,
@@ -68,7 +67,7 @@ describe('evented worker', () => {
     const requests = Array.from({ length: 5 }, () =>
       httpGet({ port, path: '/sleep?ms=3000', timeoutMs: 10_000 }).then((res) => {
         answered += 1;
-        return eventsReplyPid(res);
+        return eventsReply(res).pid;
       }),
     );
     const started = await waitForEvents(dir, 'sleep', 5, 2500);
@@ -101,7 +100,7 @@ describe('evented worker', () => {
     const heldPid = answerPid(await held.answer);
     for (let i = 0; i < 5; i++) {
       const res = await httpGet({ port, timeoutMs: 2000 });
-      assert.notEqual(eventsReplyPid(res), heldPid);
+      assert.notEqual(eventsReply(res).pid, heldPid);
     }
     held.socket.destroy();
   });
@@ -137,11 +136,9 @@ describe('evented worker', () => {
   for (const spelling of ['egg:gunicorn-ts#evented', 'egg:@gunicorn-ts/worker-evented#evented', '@gunicorn-ts/worker-evented', '@gunicorn-ts/worker-evented:EventedWorker']) {
     it(`-k ${spelling} runs the evented worker`, async () => {
       const answers = await servedWithWorkerSpelling(spelling);
-      for (const res of answers) {
-        eventsReplyPid(res);
-        assert.equal(res.headers.connection, 'keep-alive', 'the evented contract: keep-alive');
-      }
-      assert.equal(parseEventsReply(answers[0]!.body).port, parseEventsReply(answers[1]!.body).port, 'both requests came over one connection');
+      for (const res of answers) assert.equal(res.headers.connection, 'keep-alive', 'the evented contract: keep-alive');
+      const [first, second] = answers.map(eventsReply);
+      assert.equal(first!.port, second!.port, 'both requests came over one connection');
     });
   }
 });

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
-import { cleanup, httpGet, listeningPort, startCli, startServer, tempDir, waitFor, writeFile, type HttpResult } from '@gunicorn-ts/test/support';
+import { appEvents, cleanup, httpGet, listeningPort, startCli, startServer, tempDir, waitFor, waitForEvents, writeFile, type HttpResult } from '@gunicorn-ts/test/support';
 import { THREAD_APP_SOURCE, type ThreadReply } from './thread-app.js';
 
 after(cleanup);
@@ -21,16 +21,6 @@ function threadApp(dir: string): string {
 function reply(res: HttpResult): ThreadReply {
   assert.equal(res.status, 200, res.body);
   return JSON.parse(res.body) as ThreadReply;
-}
-
-/** The threads of the /slow, /cpu or /stuck requests the app has started, in order (see thread-app.ts). */
-function started(dir: string, kind: 'slow' | 'cpu' | 'stuck'): number[] {
-  const log = join(dir, 'events.log');
-  if (!existsSync(log)) return [];
-  return readFileSync(log, 'utf8')
-    .split('\n')
-    .filter((line) => line.startsWith(`${kind} `))
-    .map((line) => Number(line.slice(kind.length + 1)));
 }
 
 /** Without the native addon a worker listens only once its app threads are up: wait for that. */
@@ -51,7 +41,7 @@ async function gthread(extra: readonly string[] = [], dir = tempDir(), env: Node
  */
 async function twoCpuRequests(port: number, dir: string): Promise<[ThreadReply, ThreadReply]> {
   const first = httpGet({ port, path: '/cpu?ms=1000', timeoutMs: 10_000 });
-  await waitFor('the first computation running', () => started(dir, 'cpu').length >= 1, 8_000);
+  await waitForEvents(dir, 'cpu', 1, 8_000);
   const second = httpGet({ port, path: '/cpu?ms=1000', timeoutMs: 10_000 });
   return [reply(await first), reply(await second)];
 }
@@ -71,7 +61,7 @@ describe('gthread worker', () => {
     // the pool's choice, so keep sending, at most 8).
     const slow: Array<Promise<HttpResult>> = [];
     await waitFor('a slow request in progress on each thread', () => {
-      const threads = started(dir, 'slow');
+      const threads = appEvents(dir).filter((e) => e.what === 'slow').map((e) => e.thread);
       if (new Set(threads).size >= 2) return true;
       if (threads.length === slow.length && slow.length < 8) slow.push(httpGet({ port, path: '/slow?ms=4000', timeoutMs: 15_000 }));
       return false;
@@ -93,7 +83,7 @@ describe('gthread worker', () => {
       return pids.size === 2;
     }, 15_000, 20);
     const blocked = httpGet({ port, path: '/cpu?ms=2000', timeoutMs: 10_000 });
-    await waitFor('the computation running', () => started(dir, 'cpu').length >= 1, 8_000);
+    await waitForEvents(dir, 'cpu', 1, 8_000);
     const quick = await Promise.all(Array.from({ length: 3 }, () => httpGet({ port, timeoutMs: 1_500 }).then(reply)));
     const cpu = reply(await blocked);
     for (const r of quick) {
@@ -109,7 +99,7 @@ describe('gthread worker', () => {
       (err: NodeJS.ErrnoException) => `failed: ${err.code ?? err.message}`,
     );
     // The stuck request is on a thread first, so the slow one goes to the other thread.
-    await waitFor('the stuck request running', () => started(dir, 'stuck').length >= 1, 8_000);
+    await waitForEvents(dir, 'stuck', 1, 8_000);
     const slow = httpGet({ port, path: '/slow?ms=4000', timeoutMs: 15_000 });
     await server.waitForLine(/THREAD TIMEOUT \(pid:\d+ thread:(\d+)\)/, 10_000);
     const slowReply = reply(await slow);
@@ -236,7 +226,7 @@ describe('gthread worker without the native accept addon (connections relayed ov
       () => 'answered',
       () => 'failed',
     );
-    await waitFor('the stuck request running', () => started(dir, 'stuck').length >= 1, 8_000);
+    await waitForEvents(dir, 'stuck', 1, 8_000);
     const slow = httpGet({ port, path: '/slow?ms=4000', timeoutMs: 15_000 });
     await server.waitForLine(/THREAD TIMEOUT/, 10_000);
     reply(await slow);
@@ -247,7 +237,7 @@ describe('gthread worker without the native accept addon (connections relayed ov
   test('TERM: an in-flight request finishes, then the server exits 0', async () => {
     const { server, port, dir } = await gthread([], tempDir(), env);
     const slow = httpGet({ port, path: '/slow?ms=1000', timeoutMs: 10_000 });
-    await waitFor('the slow request running', () => started(dir, 'slow').length >= 1, 8_000);
+    await waitForEvents(dir, 'slow', 1, 8_000);
     server.signal('SIGTERM');
     reply(await slow);
     assert.equal(await server.waitExit(15_000), 0);

@@ -3,18 +3,18 @@
  * saying which thread served it, on which connection, and when it started and ended, so tests
  * assert on overlap and identity rather than on fragile timings.
  *   /            at once
- *   /cpu?ms=N    N ms of synchronous work (the event loop of its thread is blocked); appends
- *                "cpu <threadId>" to ./events.log as it starts
- *   /slow?ms=N   answers after N ms without blocking; appends "slow <threadId>" to ./events.log
- *                as it starts, so a test can wait until the requests are in progress
- *   /stuck       while (true) {}: only terminating its thread stops it; appends "stuck <threadId>"
- *                to ./events.log as it starts
+ *   /cpu?ms=N    N ms of synchronous work (the event loop of its thread is blocked)
+ *   /slow?ms=N   answers after N ms without blocking
+ *   /stuck       while (true) {}: only terminating its thread stops it
+ * /cpu, /slow and /stuck append "cpu|slow|stuck PID THREAD" to ./events.log as they start, the
+ * format of test/support's events app, so tests wait with its waitForEvents/appEvents.
  */
 export const THREAD_APP_SOURCE = `
 import { appendFileSync } from 'node:fs';
 import { threadId } from 'node:worker_threads';
 
 const now = () => performance.timeOrigin + performance.now();
+const note = (what) => appendFileSync('events.log', what + ' ' + process.pid + ' ' + threadId + '\\n');
 
 export function app(req, res) {
   const url = new URL(req.url, 'http://x');
@@ -26,15 +26,15 @@ export function app(req, res) {
     res.end(body);
   };
   if (url.pathname === '/cpu') {
-    appendFileSync('events.log', 'cpu ' + threadId + '\\n');
+    note('cpu');
     while (now() - start < ms) {}
   }
   if (url.pathname === '/stuck') {
-    appendFileSync('events.log', 'stuck ' + threadId + '\\n');
+    note('stuck');
     while (true) {}
   }
   if (url.pathname === '/slow') {
-    appendFileSync('events.log', 'slow ' + threadId + '\\n');
+    note('slow');
     return void setTimeout(reply, ms);
   }
   reply();

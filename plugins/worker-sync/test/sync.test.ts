@@ -12,11 +12,10 @@ import { after, describe, it } from 'node:test';
 import {
   cleanup,
   eventsApp,
-  eventsReplyPid,
+  eventsReply,
   httpGet,
   listeningPort,
   nativeBuilt,
-  parseEventsReply,
   servedWithoutNativeAddon,
   servedWithWorkerSpelling,
   startServer,
@@ -42,9 +41,9 @@ describe('sync worker', () => {
       const t0 = performance.now();
       const res = await httpGet({ port, timeoutMs: 2000 });
       assert.ok(performance.now() - t0 < 1000, 'answered at once by the idle worker');
-      served.add(eventsReplyPid(res));
+      served.add(eventsReply(res).pid);
     }
-    assert.equal(eventsReplyPid(await slow), busy!.pid);
+    assert.equal(eventsReply(await slow).pid, busy!.pid);
     assert.equal(served.size, 1);
     assert.ok(!served.has(busy!.pid), 'the busy worker accepted nothing');
   });
@@ -60,7 +59,7 @@ describe('sync worker', () => {
     await Promise.all(
       Array.from({ length: 3 }, () =>
         httpGet({ port, path: `/sleep?ms=${ms}`, timeoutMs: 10_000 }).then((res) => {
-          eventsReplyPid(res);
+          eventsReply(res);
           done.push(performance.now());
         }),
       ),
@@ -81,11 +80,9 @@ describe('sync worker', () => {
     it(`-k ${spelling} runs the sync worker`, async () => {
       // A client that asks for keep-alive: only the sync contract answers Connection: close.
       const answers = await servedWithWorkerSpelling(spelling);
-      for (const res of answers) {
-        eventsReplyPid(res);
-        assert.equal(res.headers.connection, 'close', 'the sync contract: no keep-alive');
-      }
-      assert.notEqual(parseEventsReply(answers[0]!.body).port, parseEventsReply(answers[1]!.body).port, 'a new connection per request');
+      for (const res of answers) assert.equal(res.headers.connection, 'close', 'the sync contract: no keep-alive');
+      const [first, second] = answers.map(eventsReply);
+      assert.notEqual(first!.port, second!.port, 'a new connection per request');
     });
   }
 });

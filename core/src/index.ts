@@ -47,7 +47,9 @@ export { runArbiter, Arbiter, WORKER_BOOT_ERROR, APP_LOAD_ERROR } from './arbite
 export type { ListenerInfo } from './arbiter/messages.js';
 export { Worker, isWorkerClass } from './worker/base.js';
 export type { WorkerContext } from './worker/context.js';
-export { createAcceptor, acceptedSocket, type Acceptor, type Accepted, type AcceptHandler, type AcceptorOptions } from './worker/acceptor.js';
+export { createAcceptor, acceptedSocket, type Acceptor, type Accepted, type AcceptedFd, type AcceptHandler, type AcceptorOptions } from './worker/acceptor.js';
+export { socketFromFd, type FdSocketOptions, type PeerAddress } from './worker/socket-from-fd.js';
+export { corkUntilShutdown } from './worker/response-cork.js';
 export { nativeAddon, type NativeAddon } from './worker/native.js';
 export { tlsContextFromSettings } from './worker/tls-settings.js';
 

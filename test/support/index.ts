@@ -243,7 +243,7 @@ function countBooted(server: ServerProcess): number {
 
 /** The port a server listens on, from its "Listening at:" line. */
 export function listeningPort(server: ServerProcess): number {
-  const match = server.output().match(/Listening at: http:\/\/[^ ]*:(\d+)/);
+  const match = server.output().match(/Listening at: http:\/\/[^ ,]*:(\d+)/);
   if (match === null) throw new Error(`no Listening at line:\n${server.output()}`);
   return Number(match[1]);
 }
@@ -488,6 +488,12 @@ export function app(req, res) {
     res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   };
+  if (url.pathname === '/peer') {
+    const s = req.socket;
+    const body = 'address=' + s.remoteAddress + ' family=' + s.remoteFamily + ' port=' + s.remotePort + '\\n';
+    res.writeHead(200, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body) });
+    return void res.end(body);
+  }
   if (url.pathname === '/sleep') {
     note('sleep');
     return void setTimeout(reply, ms);

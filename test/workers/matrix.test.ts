@@ -11,7 +11,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { once } from 'node:events';
 import { Agent } from 'node:http';
+import * as net from 'node:net';
 import { join } from 'node:path';
 import { after, describe, it, type TestContext } from 'node:test';
 import {
@@ -156,6 +158,36 @@ const CASES: readonly MatrixCase[] = [
         assert.equal(new Set(replies.map((r) => r.pid)).size, 1, 'one process served it');
         assert.equal(new Set(replies.map((r) => r.thread)).size, 1, 'the connection stayed on one thread');
       });
+    },
+  },
+  // The app sees the client's own address, family and port on IPv4 and IPv6 listeners, and no
+  // address on a unix socket (taken from accept4(), not asked again: see socket-from-fd.ts).
+  {
+    name: 'peer address',
+    async run(t, target) {
+      const dir = tempDir('gts-matrix-');
+      const unixPath = join(dir, 'app.sock');
+      const { server, port } = await boot(t, target, ['-b', '[::1]:0', '-b', `unix:${unixPath}`], { dir });
+      const v6 = /http:\/\/\[::1\]:(\d+)/.exec(server.output());
+      assert.ok(v6 !== null, server.output());
+      const ask = async (connect: () => net.Socket): Promise<{ reply: string; localPort: number | undefined }> => {
+        const client = connect();
+        client.setEncoding('latin1');
+        let text = '';
+        client.on('data', (d: string) => (text += d));
+        await once(client, 'connect');
+        const localPort = client.localPort;
+        client.write(request('GET', '/peer'));
+        await waitFor('the /peer answer', () => (/\r\n\r\n.*\n/s.test(text) ? true : undefined), 5000);
+        client.destroy();
+        return { reply: text.slice(text.indexOf('\r\n\r\n') + 4), localPort };
+      };
+      const ipv4 = await ask(() => net.connect(port, '127.0.0.1'));
+      assert.equal(ipv4.reply, `address=127.0.0.1 family=IPv4 port=${ipv4.localPort}\n`);
+      const ipv6 = await ask(() => net.connect(Number(v6[1]), '::1'));
+      assert.equal(ipv6.reply, `address=::1 family=IPv6 port=${ipv6.localPort}\n`);
+      const unix = await ask(() => net.connect(unixPath));
+      assert.equal(unix.reply, 'address=undefined family=undefined port=undefined\n');
     },
   },
   // --keep-alive 1: an idle persistent connection is closed about 1 s after its response; sync at once.

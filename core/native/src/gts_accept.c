@@ -9,10 +9,21 @@
  * in the kernel queue for another process.
  *
  * Exports:
- *   create(fd, callback, batch) -> acceptor   callback(fd) gets a connection fd or -errno
+ *   create(fd, callback, batch) -> acceptor   callback(fd, address, port) gets a connection fd
+ *                                              and its peer (from accept4: no getpeername()
+ *                                              later; address undefined for a unix socket), or
+ *                                              callback(-errno)
  *   start(acceptor), stop(acceptor), close(acceptor)
- *   acceptNow(acceptor) -> fd | -errno         one accept4() now, whether polling or not
- *                                              (-EAGAIN: nothing waiting)
+ *   acceptNow(acceptor) -> fd | -errno         one accept4() now, whether polling or not; a
+ *                                              connection goes to the callback before it
+ *                                              returns (-EAGAIN: nothing waiting)
+ *   setCork(fd, on) -> boolean                 TCP_CORK on a connection (see response-cork.ts);
+ *                                              false if not TCP
+ *   shutdownWrite(fd) -> boolean               shutdown(fd, SHUT_WR) now (libuv's comes a loop
+ *                                              turn later); false on error
+ *   inheritNoDelay(fd) -> boolean              TCP_NODELAY on a listening socket, which Linux
+ *                                              copies to every connection accepted from it (as
+ *                                              Gunicorn sets it); false if not TCP
  *   listen(fd, backlog)                        listen(2) without polling (the master)
  *   sockname(fd) -> {family: 4|6, address, port} | {family: 'unix', path}
  *   closeFd(fd)                                close(2) (a listening fd a worker inherited)
@@ -31,6 +42,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -82,15 +94,40 @@ static void begin_close(acceptor_t* a) {
   uv_close((uv_handle_t*)&a->poll, on_handle_closed);
 }
 
-static void deliver(acceptor_t* a, int value) {
+/* The callback's arguments: fd or -errno, then the peer's address and port (undefined when
+ * there is none: an error, a unix socket). */
+static int peer_args(napi_env env, int value, const struct sockaddr_storage* peer, napi_value argv[3]) {
+  char text[INET6_ADDRSTRLEN];
+  const char* address = NULL;
+  int port = 0;
+  if (value >= 0 && peer->ss_family == AF_INET) {
+    const struct sockaddr_in* sin = (const struct sockaddr_in*)peer;
+    address = inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
+    port = ntohs(sin->sin_port);
+  } else if (value >= 0 && peer->ss_family == AF_INET6) {
+    const struct sockaddr_in6* sin6 = (const struct sockaddr_in6*)peer;
+    address = inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof text);
+    port = ntohs(sin6->sin6_port);
+  }
+  if (napi_create_int32(env, value, &argv[0]) != napi_ok) return 0;
+  if (address == NULL) {
+    if (napi_get_undefined(env, &argv[1]) != napi_ok) return 0;
+    argv[2] = argv[1];
+    return 1;
+  }
+  return napi_create_string_latin1(env, address, NAPI_AUTO_LENGTH, &argv[1]) == napi_ok &&
+         napi_create_int32(env, port, &argv[2]) == napi_ok;
+}
+
+static void deliver(acceptor_t* a, int value, const struct sockaddr_storage* peer) {
   napi_env env = a->env;
   napi_handle_scope scope;
-  napi_value cb, recv, arg, result;
+  napi_value cb, recv, argv[3], result;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   if (napi_get_reference_value(env, a->callback, &cb) == napi_ok && cb != NULL &&
-      napi_get_global(env, &recv) == napi_ok && napi_create_int32(env, value, &arg) == napi_ok) {
+      napi_get_global(env, &recv) == napi_ok && peer_args(env, value, peer, argv)) {
     /* make_callback drains process.nextTick and microtasks afterwards, as for any libuv event. */
-    napi_status status = napi_make_callback(env, a->async, recv, cb, 1, &arg, &result);
+    napi_status status = napi_make_callback(env, a->async, recv, cb, 3, argv, &result);
     if (status == napi_pending_exception) {
       napi_value exc;
       napi_get_and_clear_last_exception(env, &exc);
@@ -100,23 +137,31 @@ static void deliver(acceptor_t* a, int value) {
   napi_close_handle_scope(env, scope);
 }
 
+/* accept4(), retried on the errors that concern only the connection that went away. */
+static int accept_one(int listen_fd, struct sockaddr_storage* peer) {
+  int fd;
+  do {
+    socklen_t len = sizeof *peer;
+    peer->ss_family = AF_UNSPEC;
+    fd = accept4(listen_fd, (struct sockaddr*)peer, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+  } while (fd < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EPROTO));
+  if (fd >= 0) return fd;
+  return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+}
+
 static void on_readable(uv_poll_t* handle, int status, int events) {
   acceptor_t* a = (acceptor_t*)handle->data;
+  struct sockaddr_storage peer;
   if (status < 0) {
-    deliver(a, status);
+    deliver(a, status, NULL);
     return;
   }
   /* Accept at most `batch` per wake-up, and stop at once if the callback paused us. */
   for (int i = 0; i < a->batch && a->running && !a->closing; i++) {
-    int fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    if (fd < 0) {
-      int err = errno;
-      if (err == EAGAIN || err == EWOULDBLOCK) return; /* a sibling won the race */
-      if (err == EINTR || err == ECONNABORTED || err == EPROTO) continue;
-      deliver(a, -err); /* EMFILE and friends: JS decides whether to back off */
-      return;
-    }
-    deliver(a, fd);
+    int fd = accept_one(a->fd, &peer);
+    if (fd == -EAGAIN) return; /* a sibling won the race */
+    deliver(a, fd, &peer); /* -EMFILE and friends: JS decides whether to back off */
+    if (fd < 0) return;
   }
 }
 
@@ -203,7 +248,9 @@ static napi_value js_stop(napi_env env, napi_callback_info info) {
 }
 
 /* A worker that just finished a connection takes the next one at once if one is waiting, as
- * Gunicorn's sync worker does, instead of re-arming the poll and waiting for a loop turn. */
+ * Gunicorn's sync worker does, instead of re-arming the poll and waiting for a loop turn. The
+ * connection goes to the callback (a plain call: JavaScript is already running) before this
+ * returns; an exception it throws propagates to acceptNow's caller. */
 static napi_value js_accept_now(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1], result;
@@ -212,12 +259,42 @@ static napi_value js_accept_now(napi_env env, napi_callback_info info) {
   if (a == NULL) return NULL;
   int value = -EBADF;
   if (!a->closing) {
-    do {
-      value = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    } while (value < 0 && (errno == EINTR || errno == ECONNABORTED || errno == EPROTO));
-    if (value < 0) value = errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    struct sockaddr_storage peer;
+    value = accept_one(a->fd, &peer);
+    if (value >= 0) {
+      napi_value cb, recv, args[3], ignored;
+      if (napi_get_reference_value(env, a->callback, &cb) != napi_ok || cb == NULL || napi_get_global(env, &recv) != napi_ok ||
+          !peer_args(env, value, &peer, args)) {
+        close(value);
+        napi_throw_error(env, NULL, "gts_accept: cannot deliver an accepted connection");
+        return NULL;
+      }
+      if (napi_call_function(env, recv, cb, 3, args, &ignored) != napi_ok) return NULL;
+    }
   }
   CHECK(env, napi_create_int32(env, value, &result));
+  return result;
+}
+
+static napi_value js_set_cork(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2], result;
+  int32_t fd, on;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  CHECK(env, napi_get_value_int32(env, argv[1], &on));
+  CHECK(env, napi_get_boolean(env, setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0, &result));
+  return result;
+}
+
+static napi_value js_inherit_no_delay(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t fd;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  int on = 1;
+  CHECK(env, napi_get_boolean(env, setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0, &result));
   return result;
 }
 
@@ -253,6 +330,16 @@ static napi_value js_listen(napi_env env, napi_callback_info info) {
   CHECK(env, napi_get_value_int32(env, argv[1], &backlog));
   if (listen(fd, backlog) != 0) return throw_errno(env, "listen", errno);
   return NULL;
+}
+
+static napi_value js_shutdown_write(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  int32_t fd;
+  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  CHECK(env, napi_get_boolean(env, shutdown(fd, SHUT_WR) == 0, &result));
+  return result;
 }
 
 static napi_value js_close_fd(napi_env env, napi_callback_info info) {
@@ -392,7 +479,10 @@ static napi_value init(napi_env env, napi_value exports) {
       {"stop", NULL, js_stop, NULL, NULL, NULL, napi_default, NULL},
       {"close", NULL, js_close, NULL, NULL, NULL, napi_default, NULL},
       {"acceptNow", NULL, js_accept_now, NULL, NULL, NULL, napi_default, NULL},
+      {"setCork", NULL, js_set_cork, NULL, NULL, NULL, napi_default, NULL},
+      {"inheritNoDelay", NULL, js_inherit_no_delay, NULL, NULL, NULL, napi_default, NULL},
       {"listen", NULL, js_listen, NULL, NULL, NULL, napi_default, NULL},
+      {"shutdownWrite", NULL, js_shutdown_write, NULL, NULL, NULL, napi_default, NULL},
       {"closeFd", NULL, js_close_fd, NULL, NULL, NULL, napi_default, NULL},
       {"sockname", NULL, js_sockname, NULL, NULL, NULL, napi_default, NULL},
       {"getppid", NULL, js_getppid, NULL, NULL, NULL, napi_default, NULL},

@@ -578,8 +578,10 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     if (this.socket._httpMessage === res) res.detachSocket(this.socket);
     process.nextTick(emitResponseClose, res);
     if (!ex.bodyDone && !req._consuming && !req._readableState.resumeScheduled) req._dump();
-    if (this.callbacks.onResponse !== undefined) this.notifyResponse(ex);
-    if (this.closed) return;
+    if (this.closed) {
+      if (this.callbacks.onResponse !== undefined) this.notifyResponse(ex);
+      return;
+    }
 
     const state = res[kResponseState];
     const mustClose =
@@ -589,9 +591,14 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
       this.closing ||
       (!ex.bodyDone && (ex.expectContinue && !ex.sent100 || (ex.bodyKind === BODY_LENGTH && ex.remaining > DRAIN_LIMIT_BYTES)));
     if (mustClose) {
+      // Our side ends before the access log and the worker's bookkeeping run (a sync worker
+      // takes its next connection there): the client has its response complete sooner.
       this.finishConnection();
+      if (this.callbacks.onResponse !== undefined) this.notifyResponse(ex);
       return;
     }
+    if (this.callbacks.onResponse !== undefined) this.notifyResponse(ex);
+    if (this.closed) return;
     const next = this.queue[0];
     if (next !== undefined) {
       next.res.assignSocket(this.socket as Socket);

@@ -14,9 +14,20 @@ import { constants } from 'node:os';
 import type { ListenerInfo } from '../arbiter/messages.js';
 import type { Logger } from '../logging/logger.js';
 import { nativeAddon, type NativeAcceptorHandle, type NativeAddon } from './native.js';
+import { socketFromFd, type PeerAddress } from './socket-from-fd.js';
+
+/** A connection the native acceptor took: its fd and what accept4() told about it. */
+export interface AcceptedFd {
+  readonly fd: number;
+  readonly socket?: undefined;
+  readonly kind: 'tcp' | 'unix';
+  readonly peer?: PeerAddress | undefined;
+  /** Inherited TCP_NODELAY from the listener. */
+  readonly noDelay?: boolean;
+}
 
 /** A new connection: a raw fd (native acceptor) or a socket (fallback). */
-export type Accepted = { readonly fd: number; readonly socket?: undefined } | { readonly fd?: undefined; readonly socket: net.Socket };
+export type Accepted = AcceptedFd | { readonly fd?: undefined; readonly socket: net.Socket };
 
 export type AcceptHandler = (accepted: Accepted, listener: ListenerInfo) => void;
 
@@ -44,14 +55,10 @@ export interface AcceptorOptions {
   readonly log: Logger;
 }
 
-/**
- * The socket for an accepted connection (wrapping a raw fd in this thread). allowHalfOpen, as
- * net.Server gives: otherwise Node ends our side when a client half-closes after its request,
- * and the response is lost.
- */
+/** The socket for an accepted connection (wrapping a raw fd in this thread: see socket-from-fd.ts). */
 export function acceptedSocket(accepted: Accepted): net.Socket {
   if (accepted.socket !== undefined) return accepted.socket;
-  return new net.Socket({ fd: accepted.fd, readable: true, writable: true, allowHalfOpen: true });
+  return socketFromFd(accepted.fd, accepted);
 }
 
 export function createAcceptor(listener: ListenerInfo, onAccept: AcceptHandler, options: AcceptorOptions): Acceptor {
@@ -71,6 +78,8 @@ class NativeAcceptor implements Acceptor {
   private wanted = false;
   private closed = false;
   private backOff: NodeJS.Timeout | undefined;
+  /** Connections from this listener have TCP_NODELAY (set on the listener, as Gunicorn does). */
+  private readonly noDelay: boolean;
 
   constructor(
     private readonly addon: NativeAddon,
@@ -78,7 +87,8 @@ class NativeAcceptor implements Acceptor {
     private readonly onAccept: AcceptHandler,
     private readonly options: AcceptorOptions,
   ) {
-    this.handle = addon.create(listener.fd, (result) => this.onResult(result), options.batch);
+    this.noDelay = listener.kind === 'tcp' && addon.inheritNoDelay(listener.fd);
+    this.handle = addon.create(listener.fd, (result, address, port) => this.onResult(result, address, port), options.batch);
   }
 
   start(): void {
@@ -94,10 +104,11 @@ class NativeAcceptor implements Acceptor {
 
   acceptNow(): boolean {
     if (this.closed || this.backOff !== undefined) return false;
+    // A connection has been delivered to onResult by the time this returns.
     const result = this.addon.acceptNow(this.handle);
-    if (result === EAGAIN) return false;
-    this.onResult(result);
-    return result >= 0;
+    if (result >= 0) return true;
+    if (result !== EAGAIN) this.onResult(result, undefined, undefined);
+    return false;
   }
 
   close(): void {
@@ -116,9 +127,11 @@ class NativeAcceptor implements Acceptor {
     });
   }
 
-  private onResult(result: number): void {
+  private onResult(result: number, address: string | undefined, port: number | undefined): void {
     if (result >= 0) {
-      this.onAccept({ fd: result }, this.listener);
+      const peer: PeerAddress | undefined =
+        address === undefined || port === undefined ? undefined : { address, family: address.includes(':') ? 'IPv6' : 'IPv4', port };
+      this.onAccept({ fd: result, kind: this.listener.kind, peer, noDelay: this.noDelay }, this.listener);
       return;
     }
     this.options.log.error('accept() on %s failed: errno %s', this.listener.url, -result);

@@ -38,6 +38,7 @@ import { acceptedSocket, createAcceptor, type Accepted, type Acceptor } from './
 import type { WorkerContext } from './context.js';
 import { LoadBoard } from './load-board.js';
 import { nativeAddon } from './native.js';
+import { corkUntilShutdown } from './response-cork.js';
 
 /** The longest timer Node allows: what a setting of 0 ("no deadline") becomes. */
 const NEVER_MS = 2_147_483_647;
@@ -195,7 +196,16 @@ export abstract class Worker implements WorkerApi {
 
   /** A connection was accepted: serve it if there is room (there always is with a pausable acceptor). */
   protected onAccepted(accepted: Accepted, listener: ListenerInfo): void {
-    const socket = acceptedSocket(accepted);
+    let socket: Socket;
+    try {
+      socket = acceptedSocket(accepted);
+    } catch (err) {
+      // One connection the runtime could not wrap (say, out of memory): drop it, keep serving.
+      this.log.error('Cannot serve connection fd %s: %s', accepted.fd, err instanceof Error ? err.message : String(err));
+      if (accepted.fd !== undefined) nativeAddon()?.closeFd(accepted.fd);
+      return;
+    }
+    if (accepted.fd !== undefined && accepted.kind === 'tcp' && this.corksResponses()) corkUntilShutdown(socket, accepted.fd, nativeAddon()!);
     if (!this.alive && this.stopping !== undefined) {
       socket.destroy();
       return;
@@ -319,6 +329,11 @@ export abstract class Worker implements WorkerApi {
     connection.once('close', () => this.httpConnections.delete(connection));
     if (!this.alive) connection.shutdown();
     connection.start();
+  }
+
+  /** Every connection closes after one response, in plain TCP: see response-cork.ts. */
+  private corksResponses(): boolean {
+    return !this.cachedProtocolOptions().keepAlive && this.tlsContext === undefined && nativeAddon() !== undefined;
   }
 
   private cachedProtocolOptions(): HttpProtocolOptions {

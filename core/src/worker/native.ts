@@ -17,12 +17,22 @@ export type SockName =
 export type NativeAcceptorHandle = { readonly __brand: 'gts-acceptor' };
 
 export interface NativeAddon {
-  create(fd: number, onAccept: (fdOrNegativeErrno: number) => void, batch: number): NativeAcceptorHandle;
+  /** onAccept gets a connection fd with its peer (address undefined for a unix socket), or -errno. */
+  create(fd: number, onAccept: (fdOrNegativeErrno: number, address: string | undefined, port: number | undefined) => void, batch: number): NativeAcceptorHandle;
   start(handle: NativeAcceptorHandle): void;
   stop(handle: NativeAcceptorHandle): void;
   close(handle: NativeAcceptorHandle): void;
-  /** One accept4() now: a connection fd, or -errno (-EAGAIN when none is waiting). */
+  /**
+   * One accept4() now: a connection fd (already given to the handle's onAccept), or -errno
+   * (-EAGAIN when none is waiting).
+   */
   acceptNow(handle: NativeAcceptorHandle): number;
+  /** shutdown(fd, SHUT_WR) at once; false on error. */
+  shutdownWrite(fd: number): boolean;
+  /** TCP_CORK on (1) or off (0) for a connection; false if it is not TCP. */
+  setCork(fd: number, on: 0 | 1): boolean;
+  /** TCP_NODELAY on a listening socket, inherited by the connections accepted from it; false if not TCP. */
+  inheritNoDelay(fd: number): boolean;
   listen(fd: number, backlog: number): void;
   closeFd(fd: number): void;
   sockname(fd: number): SockName;

@@ -6,7 +6,7 @@
  */
 import type { Socket } from 'node:net';
 import { MessageChannel, Worker as NodeWorker } from 'node:worker_threads';
-import type { NativeAddon } from '@gunicorn-ts/core';
+import type { AcceptedFd, NativeAddon } from '@gunicorn-ts/core';
 import type { MainToThread, ThreadBootData, ThreadToMain } from './messages.js';
 import { ThreadSharedState } from './shared-state.js';
 import { relayPeer, relaySocket } from './socket-relay.js';
@@ -90,12 +90,13 @@ export class AppThread {
   }
 
   /** Pass an accepted connection's fd; from here it is the thread's to close. */
-  give(fd: number, listener: number): void {
+  give(accepted: AcceptedFd, listener: number): void {
+    const { fd, peer, noDelay } = accepted;
     this.seq += 1;
     this.handed += 1;
     this.provenFree = false;
     this.unadopted.push({ seq: this.seq, fd });
-    this.post({ type: 'connection', fd, seq: this.seq, listener });
+    this.post({ type: 'connection', fd, seq: this.seq, listener, peer, noDelay });
   }
 
   /** Without the native addon: keep the socket here and relay its bytes to the thread. */

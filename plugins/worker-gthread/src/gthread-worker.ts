@@ -102,7 +102,7 @@ export class GthreadWorker extends Worker {
     this.activeConnections += 1;
     this.balanceAfterAccept();
     if (accepted.fd !== undefined) {
-      pool.dispatch(accepted.fd, index);
+      pool.dispatch(accepted, index);
     } else {
       // The fallback acceptor's socket stays here, relayed: its close is seen here too.
       accepted.socket.once('close', () => {

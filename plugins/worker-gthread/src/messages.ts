@@ -5,7 +5,7 @@
  * addon, a connection crosses as a MessagePort its bytes are relayed over (socket-relay.ts).
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { HttpProtocolOptions, ListenerInfo, SerializedSettings } from '@gunicorn-ts/core';
+import type { HttpProtocolOptions, ListenerInfo, PeerAddress, SerializedSettings } from '@gunicorn-ts/core';
 import type { RelayPeer } from './socket-relay.js';
 
 /** workerData of an app thread. */
@@ -22,8 +22,18 @@ export interface ThreadBootData {
 }
 
 export type MainToThread =
-  /** Serve this accepted connection; `listener` indexes ThreadBootData.listeners. */
-  | { readonly type: 'connection'; readonly fd: number; readonly seq: number; readonly listener: number }
+  /**
+   * Serve this accepted connection; `listener` indexes ThreadBootData.listeners; `peer` and
+   * `noDelay` are what the acceptor knows of it (see the core's socket-from-fd.ts).
+   */
+  | {
+      readonly type: 'connection';
+      readonly fd: number;
+      readonly seq: number;
+      readonly listener: number;
+      readonly peer: PeerAddress | undefined;
+      readonly noDelay: boolean | undefined;
+    }
   /** Without the native addon: serve the connection whose bytes the main thread relays over `port`. */
   | { readonly type: 'relay'; readonly port: MessagePort; readonly peer: RelayPeer; readonly listener: number }
   /** USR1: reopen the log files. */

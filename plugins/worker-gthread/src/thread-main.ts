@@ -34,7 +34,7 @@ async function main(port: NonNullable<typeof parentPort>, data: ThreadBootData):
   port.on('message', (message: MainToThread) => {
     switch (message.type) {
       case 'connection':
-        server.adopt(message.fd, message.seq, message.listener);
+        server.adopt(message);
         break;
       case 'relay':
         server.adoptRelay(message.port, message.peer, message.listener);

@@ -4,7 +4,7 @@
  * keep serving: only the stuck thread's connections are cut) or that dies, and stops them all.
  */
 import type { Socket } from 'node:net';
-import { errorTable, GtsError, gtsError, type GtsErrorCode, type Logger, type NativeAddon } from '@gunicorn-ts/core';
+import { errorTable, GtsError, gtsError, type AcceptedFd, type GtsErrorCode, type Logger, type NativeAddon } from '@gunicorn-ts/core';
 import { AppThread, type AppThreadEvents } from './app-thread.js';
 import type { MainToThread, ThreadBootData, ThreadToMain } from './messages.js';
 
@@ -35,7 +35,7 @@ const REBOOT_DELAY_MS = 1000;
 export class ThreadPool {
   private readonly slots: Array<AppThread | undefined>;
   /** Connections accepted while no thread was ready (all replaced at once): served in order. */
-  private readonly waiting: Array<{ readonly fd: number; readonly listener: number } | { readonly socket: Socket; readonly listener: number }> = [];
+  private readonly waiting: Array<{ readonly accepted: AcceptedFd; readonly listener: number } | { readonly socket: Socket; readonly listener: number }> = [];
   private stopping = false;
   private stopWaiters: Array<() => void> = [];
   private next = 0;
@@ -56,10 +56,10 @@ export class ThreadPool {
   }
 
   /** Give an accepted connection's fd to a thread (or hold it until one is ready). */
-  dispatch(fd: number, listener: number): void {
+  dispatch(accepted: AcceptedFd, listener: number): void {
     const thread = this.pick();
-    if (thread === undefined) this.waiting.push({ fd, listener });
-    else thread.give(fd, listener);
+    if (thread === undefined) this.waiting.push({ accepted, listener });
+    else thread.give(accepted, listener);
   }
 
   /** Without the native addon: relay an accepted socket to a thread (or hold it). */
@@ -110,7 +110,7 @@ export class ThreadPool {
     if (this.stopping && graceful) return;
     this.stopping = true;
     for (const entry of this.waiting.splice(0)) {
-      if ('fd' in entry) this.closeFd(entry.fd);
+      if ('accepted' in entry) this.closeFd(entry.accepted.fd);
       else entry.socket.destroy();
     }
     for (const thread of this.slots) thread?.requestStop(graceful);
@@ -231,7 +231,7 @@ export class ThreadPool {
       const thread = this.pick();
       if (thread === undefined) return;
       const entry = this.waiting.shift()!;
-      if ('fd' in entry) thread.give(entry.fd, entry.listener);
+      if ('accepted' in entry) thread.give(entry.accepted, entry.listener);
       else if (!entry.socket.destroyed) thread.relay(entry.socket, entry.listener);
     }
   }

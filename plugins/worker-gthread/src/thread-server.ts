@@ -19,6 +19,7 @@ import {
   type HttpProtocolOptions,
   type ListenerInfo,
 } from '@gunicorn-ts/core';
+import type { MainToThread } from './messages.js';
 import { RelayedSocket } from './relayed-socket.js';
 import type { ReportBatcher } from './report-batcher.js';
 import type { RelayPeer } from './socket-relay.js';
@@ -44,13 +45,14 @@ export class ThreadServer {
   }
 
   /** Take ownership of an accepted connection's fd and serve it. */
-  adopt(fd: number, seq: number, listenerIndex: number): void {
+  adopt(connection: Extract<MainToThread, { type: 'connection' }>): void {
+    const { fd, seq, listener: listenerIndex, peer, noDelay } = connection;
     // Recorded before wrapping: see AppThread.closeUnadopted for why this order.
     this.shared.adopted(seq);
     let socket: Socket;
     try {
       // The core's wrapper: the same socket options (half-open allowed) as a worker process's.
-      socket = acceptedSocket({ fd });
+      socket = acceptedSocket({ fd, kind: this.listeners[listenerIndex]!.kind, peer, noDelay });
     } catch (err) {
       this.runtime.log.error('Cannot serve connection fd %s: %s', fd, err instanceof Error ? err.message : String(err));
       this.reports.connectionClosed();

@@ -1,0 +1,66 @@
+/**
+ * A connection that closes after its response (the sync worker, or keepalive 0) sends that
+ * response and its FIN in one segment.
+ *
+ * Without this, the response goes out as soon as it is written (TCP_NODELAY), and shutdown()
+ * sends the FIN in a second segment. The client then wakes up twice and ACKs twice, and both
+ * sides' kernels handle two segments. With TCP_CORK set on the connection, the kernel holds
+ * the response's last partial segment until shutdown() adds the FIN to it.
+ *
+ * Two rules keep the cork from delaying anything:
+ * - When our side ends with nothing left in Node's buffers, we call shutdown() ourselves at
+ *   once. libuv would make that call only on the next loop turn, after whatever else this turn
+ *   runs (a sync worker sets up its next connection here). libuv's own shutdown() follows and
+ *   changes nothing.
+ * - No bytes wait on a shutdown that may not come soon: a streamed response, a 100 Continue,
+ *   a response the app ends later. So the cork lasts at most one loop turn after the first
+ *   write. If our side has not ended by then, we remove the cork, which sends what the kernel
+ *   holds, and later writes go out as they are made.
+ *
+ * Only for plain TCP: a TLS handshake would wait on the cork.
+ */
+import type { Socket } from 'node:net';
+import type { NativeAddon } from './native.js';
+
+type Method = (...args: unknown[]) => unknown;
+interface Watched {
+  _write: Method;
+  _writev: Method;
+  end: Method;
+}
+
+export function corkUntilShutdown(socket: Socket, fd: number, addon: NativeAddon): void {
+  if (!addon.setCork(fd, 1)) return;
+  const watched = socket as unknown as Watched;
+  const { _write: write, _writev: writev, end } = watched;
+  let corked = true;
+  const uncorkIfOpen = (): void => {
+    if (!corked || socket.destroyed || socket.writableEnded) return;
+    corked = false;
+    addon.setCork(fd, 0);
+  };
+  let armed = false;
+  const arm = (): void => {
+    if (armed) return;
+    armed = true;
+    setImmediate(uncorkIfOpen);
+  };
+  // Own properties shadowing net.Socket's: its implementation of the Writable contract, and end().
+  watched._write = function (this: Socket, ...args: unknown[]) {
+    arm();
+    return write.apply(this, args);
+  };
+  watched._writev = function (this: Socket, ...args: unknown[]) {
+    arm();
+    return writev.apply(this, args);
+  };
+  watched.end = function (this: Socket, ...args: unknown[]) {
+    const result = end.apply(this, args);
+    // Bytes still in Node's buffers would be cut off by an early shutdown: leave it to libuv.
+    if (corked && !socket.destroyed && socket.writableLength === 0) {
+      corked = false;
+      addon.shutdownWrite(fd);
+    }
+    return result;
+  };
+}

@@ -8,10 +8,11 @@
  * the response's last partial segment until shutdown() adds the FIN to it.
  *
  * Two rules keep the cork from delaying anything:
- * - When our side ends with nothing left in Node's buffers, we call shutdown() ourselves at
- *   once. libuv would make that call only on the next loop turn, after whatever else this turn
- *   runs (a sync worker sets up its next connection here). libuv's own shutdown() follows and
- *   changes nothing.
+ * - When our side ends, we call shutdown() ourselves, in the same turn. libuv would make that
+ *   call only on its next loop turn, after whatever else this turn runs (a sync worker sets up
+ *   its next connection here). Node asks for the shutdown through the socket's `_final`, which
+ *   it calls once every byte written is in the kernel: that is where we make it, in place of
+ *   libuv's.
  * - No bytes wait on a shutdown that may not come soon: a streamed response, a 100 Continue,
  *   a response the app ends later. So the cork lasts at most one loop turn after the first
  *   write. If our side has not ended by then, we remove the cork, which sends what the kernel
@@ -26,13 +27,13 @@ type Method = (...args: unknown[]) => unknown;
 interface Watched {
   _write: Method;
   _writev: Method;
-  end: Method;
+  _final: (callback: (err?: Error | null) => void) => void;
 }
 
 export function corkUntilShutdown(socket: Socket, fd: number, addon: NativeAddon): void {
   if (!addon.setCork(fd, 1)) return;
   const watched = socket as unknown as Watched;
-  const { _write: write, _writev: writev, end } = watched;
+  const { _write: write, _writev: writev, _final: final } = watched;
   let corked = true;
   const uncorkIfOpen = (): void => {
     if (!corked || socket.destroyed || socket.writableEnded) return;
@@ -45,7 +46,7 @@ export function corkUntilShutdown(socket: Socket, fd: number, addon: NativeAddon
     armed = true;
     setImmediate(uncorkIfOpen);
   };
-  // Own properties shadowing net.Socket's: its implementation of the Writable contract, and end().
+  // Own properties shadowing net.Socket's implementation of the Writable contract.
   watched._write = function (this: Socket, ...args: unknown[]) {
     arm();
     return write.apply(this, args);
@@ -54,13 +55,11 @@ export function corkUntilShutdown(socket: Socket, fd: number, addon: NativeAddon
     arm();
     return writev.apply(this, args);
   };
-  watched.end = function (this: Socket, ...args: unknown[]) {
-    const result = end.apply(this, args);
-    // Bytes still in Node's buffers would be cut off by an early shutdown: leave it to libuv.
-    if (corked && !socket.destroyed && socket.writableLength === 0) {
-      corked = false;
-      addon.shutdownWrite(fd);
-    }
-    return result;
+  watched._final = function (this: Socket, callback) {
+    // Node calls this once every byte written is in the kernel. If our shutdown fails (the
+    // peer is gone, say), Node's own path reports it as it would.
+    corked = false;
+    if (addon.shutdownWrite(fd)) callback();
+    else final.call(this, callback);
   };
 }

@@ -69,7 +69,6 @@ export abstract class Worker implements WorkerApi {
   /** max_requests plus this worker's jitter; Infinity when max_requests is 0. */
   readonly maxRequests: number;
 
-  requestCount = 0;
   alive = true;
   booted = false;
   aborted = false;
@@ -92,6 +91,8 @@ export abstract class Worker implements WorkerApi {
    * close handshake and linger, so a sync worker accepts its next client at once.
    */
   private readonly slots = new WeakMap<object, () => void>();
+  /** Requests counted by countRequest(). */
+  private counted = 0;
   private heartbeat: NodeJS.Timeout | undefined;
   private retireRequested = false;
   private tlsContext: TlsServerContext | undefined;
@@ -113,6 +114,11 @@ export abstract class Worker implements WorkerApi {
     const max = context.settings.get('max_requests');
     const jitter = context.settings.get('max_requests_jitter');
     this.maxRequests = max > 0 ? max + Math.floor(Math.random() * (jitter + 1)) : Infinity;
+  }
+
+  /** Requests handled so far (Gunicorn's worker.nr). */
+  get requestCount(): number {
+    return this.counted;
   }
 
   // ---------------------------------------------------------------- Gunicorn's contract
@@ -376,8 +382,8 @@ export abstract class Worker implements WorkerApi {
    * master, told to, starts the replacement at once. No request is refused on the way.
    */
   protected countRequest(): void {
-    this.requestCount += 1;
-    if (this.requestCount >= this.maxRequests && !this.retireRequested) {
+    this.counted += 1;
+    if (this.counted >= this.maxRequests && !this.retireRequested) {
       this.retireRequested = true;
       this.context.send({ type: 'retire', requests: this.requestCount });
       void this.handleExit();

@@ -147,6 +147,11 @@ export class GthreadWorker extends Worker {
     this.pool?.checkHealth();
   }
 
+  /** Without max_requests the threads report no request (see ThreadServer): their shared counts tell. */
+  override get requestCount(): number {
+    return this.maxRequests === Infinity && this.pool !== undefined ? this.pool.requestsServed() : super.requestCount;
+  }
+
   protected override initSignals(): void {
     super.initSignals();
     // The base reopens this thread's logs; each app thread has its own.

@@ -4,12 +4,14 @@
  * would cost a turn of both event loops; an Atomics store costs nanoseconds.
  *
  * Layout: BigInt64 [0] last heartbeat (ms since the epoch), BigInt64 [1] the sequence number
- * of the last connection fd the thread adopted; Int32 [4] requests in progress.
+ * of the last connection fd the thread adopted; Int32 [4] requests in progress, Int32 [5]
+ * requests served.
  */
 const BYTES = 24;
 const BEAT = 0;
 const ADOPTED = 1;
 const ACTIVE_REQUESTS = 0;
+const SERVED = 1;
 
 export class ThreadSharedState {
   private readonly words: BigInt64Array;
@@ -17,7 +19,7 @@ export class ThreadSharedState {
 
   constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(BYTES)) {
     this.words = new BigInt64Array(buffer, 0, 2);
-    this.counters = new Int32Array(buffer, 16, 1);
+    this.counters = new Int32Array(buffer, 16, 2);
   }
 
   /** Thread: its event loop turned just now. */
@@ -46,6 +48,16 @@ export class ThreadSharedState {
 
   requestFinished(): void {
     Atomics.sub(this.counters, ACTIVE_REQUESTS, 1);
+  }
+
+  /** Thread: one more response finished. */
+  requestServed(): void {
+    Atomics.add(this.counters, SERVED, 1);
+  }
+
+  /** Main: responses the thread has finished since it started. */
+  served(): number {
+    return Atomics.load(this.counters, SERVED);
   }
 
   /** Main: requests the thread is running now (a thread at 0 can take a new connection at once). */

@@ -35,6 +35,8 @@ const REBOOT_DELAY_MS = 1000;
 export class ThreadPool {
   private readonly slots: Array<AppThread | undefined>;
   /** Connections accepted while no thread was ready (all replaced at once): served in order. */
+  /** Responses finished by threads that were replaced (see requestsServed). */
+  private servedByGoneThreads = 0;
   private readonly waiting: Array<{ readonly accepted: AcceptedFd; readonly listener: number } | { readonly socket: Socket; readonly listener: number }> = [];
   private stopping = false;
   private stopWaiters: Array<() => void> = [];
@@ -53,6 +55,13 @@ export class ThreadPool {
       this.bootFailed = reject;
       for (let i = 0; i < this.options.size; i++) this.spawn(i);
     });
+  }
+
+  /** Responses every thread of this process has finished, replaced threads included. */
+  requestsServed(): number {
+    let served = this.servedByGoneThreads;
+    for (const thread of this.slots) if (thread !== undefined) served += thread.shared.served();
+    return served;
   }
 
   /** Give an accepted connection's fd to a thread (or hold it until one is ready). */
@@ -200,6 +209,8 @@ export class ThreadPool {
     const lost = thread.takeLostConnections();
     if (lost > 0) this.options.onConnectionsClosed(lost);
     if (this.stopping || this.slots[thread.index] !== thread) return;
+    // Its successor takes the slot: what it served is counted from here.
+    this.servedByGoneThreads += thread.shared.served();
     this.spawn(thread.index);
   }
 

@@ -9,7 +9,7 @@ import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
-import { appEvents, cleanup, httpGet, listeningPort, startCli, startServer, tempDir, waitFor, waitForEvents, writeFile, type HttpResult } from '@gunicorn-ts/test/support';
+import { appEvents, childPids, cleanup, httpGet, listeningPort, startCli, startServer, tempDir, waitFor, waitForEvents, writeFile, type HttpResult } from '@gunicorn-ts/test/support';
 import { THREAD_APP_SOURCE, type ThreadReply } from './thread-app.js';
 
 after(cleanup);
@@ -182,6 +182,33 @@ describe('gthread worker', () => {
       req.on('error', reject);
     });
     assert.ok((JSON.parse(body) as ThreadReply).threadId > 0, 'served by an app thread');
+  });
+
+  // Without max_requests the threads send the main thread no message per request; the
+  // process's requestCount (what hooks see) comes from the threads' shared counters.
+  test('without max_requests, worker.requestCount counts what every thread served', async () => {
+    const dir = tempDir();
+    const counts = join(dir, 'counts.txt');
+    const config = writeFile(
+      dir,
+      'gunicorn.conf.mjs',
+      `import { appendFileSync } from 'node:fs';\nexport const worker_int = (worker) => appendFileSync(${JSON.stringify(counts)}, worker.requestCount + '\\n');\n`,
+    );
+    const { server, port } = await gthread(['-c', config], dir);
+    const agent = new Agent({ keepAlive: true, maxSockets: 3 });
+    const threads = new Set<number>();
+    try {
+      for (let i = 0; i < 12; i++) threads.add(reply(await httpGet({ port, agent, path: `/r${i}` })).threadId);
+      for (let i = 0; i < 3; i++) threads.add(reply(await httpGet({ port, path: `/fresh${i}` })).threadId);
+    } finally {
+      agent.destroy();
+    }
+    assert.equal(threads.size, 2, 'both threads served some');
+    const [worker] = childPids(server.pid);
+    process.kill(worker!, 'SIGINT');
+    await waitFor('worker_int to write the count', () => (existsSync(counts) ? readFileSync(counts, 'utf8') : undefined), 5_000);
+    const served = Number(readFileSync(counts, 'utf8').trim());
+    assert.equal(served, 16, "15 requests plus the readiness probe");
   });
 
   test('an app that cannot be loaded stops the server with exit code 4, as for a sync worker', async () => {

@@ -184,6 +184,25 @@ static void finalize_acceptor(napi_env env, void* data, void* hint) {
   maybe_free(a);
 }
 
+/* The first `n` arguments as int32s; false (with a JavaScript exception pending) if one is not. */
+static int int_args(napi_env env, napi_callback_info info, int32_t* out, size_t n) {
+  napi_value argv[4];
+  size_t argc = n;
+  if (n > 4 || napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  for (size_t i = 0; i < n; i++) {
+    if (i >= argc || napi_get_value_int32(env, argv[i], &out[i]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "gts_accept: expected integer arguments");
+      return 0;
+    }
+  }
+  return 1;
+}
+
+static napi_value boolean(napi_env env, int value) {
+  napi_value result;
+  return napi_get_boolean(env, value, &result) == napi_ok ? result : NULL;
+}
+
 static napi_value js_create(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3], result, resource_name;
@@ -277,25 +296,17 @@ static napi_value js_accept_now(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_set_cork(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
-  int32_t fd, on;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
-  CHECK(env, napi_get_value_int32(env, argv[1], &on));
-  CHECK(env, napi_get_boolean(env, setsockopt(fd, IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0, &result));
-  return result;
+  int32_t args[2]; /* fd, on */
+  if (!int_args(env, info, args, 2)) return NULL;
+  int on = args[1];
+  return boolean(env, setsockopt(args[0], IPPROTO_TCP, TCP_CORK, &on, sizeof on) == 0);
 }
 
 static napi_value js_inherit_no_delay(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
   int32_t fd;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  if (!int_args(env, info, &fd, 1)) return NULL;
   int on = 1;
-  CHECK(env, napi_get_boolean(env, setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0, &result));
-  return result;
+  return boolean(env, setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) == 0);
 }
 
 static napi_value js_close(napi_env env, napi_callback_info info) {
@@ -322,32 +333,21 @@ static napi_value throw_errno(napi_env env, const char* syscall, int err) {
 }
 
 static napi_value js_listen(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2];
-  int32_t fd, backlog;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
-  CHECK(env, napi_get_value_int32(env, argv[1], &backlog));
-  if (listen(fd, backlog) != 0) return throw_errno(env, "listen", errno);
+  int32_t args[2]; /* fd, backlog */
+  if (!int_args(env, info, args, 2)) return NULL;
+  if (listen(args[0], args[1]) != 0) return throw_errno(env, "listen", errno);
   return NULL;
 }
 
 static napi_value js_shutdown_write(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
   int32_t fd;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
-  CHECK(env, napi_get_boolean(env, shutdown(fd, SHUT_WR) == 0, &result));
-  return result;
+  if (!int_args(env, info, &fd, 1)) return NULL;
+  return boolean(env, shutdown(fd, SHUT_WR) == 0);
 }
 
 static napi_value js_close_fd(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1];
   int32_t fd;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  if (!int_args(env, info, &fd, 1)) return NULL;
   if (close(fd) != 0 && errno != EINTR) return throw_errno(env, "close", errno);
   return NULL;
 }

@@ -94,21 +94,30 @@ static void begin_close(acceptor_t* a) {
   uv_close((uv_handle_t*)&a->poll, on_handle_closed);
 }
 
+/* An IPv4 or IPv6 address as text (into `text`) with its port and family (4 or 6); NULL for any
+ * other family. */
+static const char* inet_text(const struct sockaddr_storage* ss, char text[INET6_ADDRSTRLEN], int* port, int* family) {
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in* sin = (const struct sockaddr_in*)ss;
+    *port = ntohs(sin->sin_port);
+    *family = 4;
+    return inet_ntop(AF_INET, &sin->sin_addr, text, INET6_ADDRSTRLEN);
+  }
+  if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6* sin6 = (const struct sockaddr_in6*)ss;
+    *port = ntohs(sin6->sin6_port);
+    *family = 6;
+    return inet_ntop(AF_INET6, &sin6->sin6_addr, text, INET6_ADDRSTRLEN);
+  }
+  return NULL;
+}
+
 /* The callback's arguments: fd or -errno, then the peer's address and port (undefined when
  * there is none: an error, a unix socket). */
 static int peer_args(napi_env env, int value, const struct sockaddr_storage* peer, napi_value argv[3]) {
   char text[INET6_ADDRSTRLEN];
-  const char* address = NULL;
-  int port = 0;
-  if (value >= 0 && peer->ss_family == AF_INET) {
-    const struct sockaddr_in* sin = (const struct sockaddr_in*)peer;
-    address = inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
-    port = ntohs(sin->sin_port);
-  } else if (value >= 0 && peer->ss_family == AF_INET6) {
-    const struct sockaddr_in6* sin6 = (const struct sockaddr_in6*)peer;
-    address = inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof text);
-    port = ntohs(sin6->sin6_port);
-  }
+  int port = 0, family = 0;
+  const char* address = value >= 0 ? inet_text(peer, text, &port, &family) : NULL;
   if (napi_create_int32(env, value, &argv[0]) != napi_ok) return 0;
   if (address == NULL) {
     if (napi_get_undefined(env, &argv[1]) != napi_ok) return 0;
@@ -380,11 +389,9 @@ static napi_value js_bind_unix(napi_env env, napi_callback_info info) {
 }
 
 static napi_value js_board_create(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
+  napi_value result;
   int32_t bytes;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(env, napi_get_value_int32(env, argv[0], &bytes));
+  if (!int_args(env, info, &bytes, 1)) return NULL;
   if (bytes <= 0) return throw_errno(env, "boardCreate", EINVAL);
   int fd = memfd_create("gunicorn-ts-load-board", MFD_CLOEXEC);
   if (fd < 0) return throw_errno(env, "memfd_create", errno);
@@ -402,12 +409,10 @@ static void unmap_board(napi_env env, void* data, void* hint) {
 }
 
 static napi_value js_board_map(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
-  napi_value argv[2], result;
-  int32_t fd, bytes;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
-  CHECK(env, napi_get_value_int32(env, argv[1], &bytes));
+  napi_value result;
+  int32_t args[2]; /* fd, bytes */
+  if (!int_args(env, info, args, 2)) return NULL;
+  int32_t fd = args[0], bytes = args[1];
   if (bytes <= 0) return throw_errno(env, "boardMap", EINVAL);
   void* memory = mmap(NULL, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (memory == MAP_FAILED) return throw_errno(env, "mmap", errno);
@@ -434,29 +439,21 @@ static napi_value set_int(napi_env env, napi_value obj, const char* key, int val
 }
 
 static napi_value js_sockname(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value argv[1], result;
+  napi_value result;
   int32_t fd;
-  CHECK(env, napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  CHECK(env, napi_get_value_int32(env, argv[0], &fd));
+  if (!int_args(env, info, &fd, 1)) return NULL;
   struct sockaddr_storage ss;
   socklen_t len = sizeof ss;
   memset(&ss, 0, sizeof ss);
   if (getsockname(fd, (struct sockaddr*)&ss, &len) != 0) return throw_errno(env, "getsockname", errno);
   CHECK(env, napi_create_object(env, &result));
   char text[INET6_ADDRSTRLEN];
-  if (ss.ss_family == AF_INET) {
-    struct sockaddr_in* sin = (struct sockaddr_in*)&ss;
-    inet_ntop(AF_INET, &sin->sin_addr, text, sizeof text);
-    set_int(env, result, "family", 4);
-    set_string(env, result, "address", text);
-    set_int(env, result, "port", ntohs(sin->sin_port));
-  } else if (ss.ss_family == AF_INET6) {
-    struct sockaddr_in6* sin6 = (struct sockaddr_in6*)&ss;
-    inet_ntop(AF_INET6, &sin6->sin6_addr, text, sizeof text);
-    set_int(env, result, "family", 6);
-    set_string(env, result, "address", text);
-    set_int(env, result, "port", ntohs(sin6->sin6_port));
+  int port = 0, family = 0;
+  const char* address = inet_text(&ss, text, &port, &family);
+  if (address != NULL) {
+    set_int(env, result, "family", family);
+    set_string(env, result, "address", address);
+    set_int(env, result, "port", port);
   } else if (ss.ss_family == AF_UNIX) {
     struct sockaddr_un* sun = (struct sockaddr_un*)&ss;
     size_t max = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;

@@ -578,26 +578,22 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     if (this.socket._httpMessage === res) res.detachSocket(this.socket);
     process.nextTick(emitResponseClose, res);
     if (!ex.bodyDone && !req._consuming && !req._readableState.resumeScheduled) req._dump();
-    if (this.closed) {
-      if (this.callbacks.onResponse !== undefined) this.notifyResponse(ex);
-      return;
-    }
 
     const state = res[kResponseState];
     const mustClose =
       res._last ||
       state.lengthMismatch ||
       state.forceClose ||
-      this.closing ||
+      this.closing || // also once the socket has closed
       (!ex.bodyDone && (ex.expectContinue && !ex.sent100 || (ex.bodyKind === BODY_LENGTH && ex.remaining > DRAIN_LIMIT_BYTES)));
     if (mustClose) {
       // Our side ends before the access log and the worker's bookkeeping run (a sync worker
       // takes its next connection there): the client has its response complete sooner.
       this.finishConnection();
-      if (this.callbacks.onResponse !== undefined) this.notifyResponse(ex);
+      this.notifyResponse(ex);
       return;
     }
-    if (this.callbacks.onResponse !== undefined) this.notifyResponse(ex);
+    this.notifyResponse(ex);
     if (this.closed) return;
     const next = this.queue[0];
     if (next !== undefined) {
@@ -619,7 +615,10 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     }
   }
 
+  /** The onResponse callback (access log, post_request, the worker's slot), if any. */
   private notifyResponse(ex: Exchange): void {
+    const onResponse = this.callbacks.onResponse;
+    if (onResponse === undefined) return;
     const { req, res } = ex;
     const state = res[kResponseState];
     const info: AccessLogInfo = {
@@ -636,7 +635,7 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
       pid: process.pid,
     };
     try {
-      this.callbacks.onResponse!(req, res, info);
+      onResponse(req, res, info);
     } catch (err) {
       this.reportAppError(err, req);
     }

@@ -6,13 +6,14 @@ import type { Settings } from '../settings/settings.js';
 
 const SEMI_SPACE_FLAG = '--max-semi-space-size';
 
-/** The user's own choice (the master's node flags or NODE_OPTIONS) wins over the setting. */
-function semiSpaceSetByUser(): boolean {
+/** Whether this process was started with `flag` (alone or as `flag=value`), on its command line or in NODE_OPTIONS. */
+export function nodeFlagGiven(flag: string): boolean {
   const flags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)];
-  return flags.some((flag) => flag === SEMI_SPACE_FLAG || flag.startsWith(`${SEMI_SPACE_FLAG}=`));
+  return flags.some((given) => given === flag || given.startsWith(`${flag}=`));
 }
 
 export function workerNodeFlags(settings: Settings): string[] {
   const semiSpaceMb = settings.get('worker_semi_space');
-  return semiSpaceMb > 0 && !semiSpaceSetByUser() ? [`${SEMI_SPACE_FLAG}=${semiSpaceMb}`] : [];
+  // The user's own choice (the master's node flags or NODE_OPTIONS) wins over the setting.
+  return semiSpaceMb > 0 && !nodeFlagGiven(SEMI_SPACE_FLAG) ? [`${SEMI_SPACE_FLAG}=${semiSpaceMb}`] : [];
 }

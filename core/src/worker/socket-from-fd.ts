@@ -17,6 +17,7 @@
  * warning, so then, or when the bindings are missing, we fall back to `{ fd }`.
  */
 import * as net from 'node:net';
+import { nodeFlagGiven } from './node-flags.js';
 
 export interface PeerAddress {
   readonly address: string;
@@ -47,12 +48,7 @@ interface HandleClasses {
 let handleClasses: HandleClasses | null | undefined;
 
 function pendingDeprecation(): boolean {
-  const flag = '--pending-deprecation';
-  return (
-    process.env['NODE_PENDING_DEPRECATION'] === '1' ||
-    process.execArgv.includes(flag) ||
-    (process.env['NODE_OPTIONS'] ?? '').split(/\s+/).includes(flag)
-  );
+  return process.env['NODE_PENDING_DEPRECATION'] === '1' || nodeFlagGiven('--pending-deprecation');
 }
 
 function loadHandleClasses(): HandleClasses | null {

@@ -84,6 +84,11 @@ export class AppThread {
     return this.terminating || this.state === 'gone';
   }
 
+  /** Fds handed to the thread that it has not adopted yet (it adopts them in order). */
+  get queued(): number {
+    return this.seq - this.shared.lastAdopted();
+  }
+
   /** Connections handed to this thread and not closed yet. */
   get connections(): number {
     return this.handed - this.closed + this.relays;

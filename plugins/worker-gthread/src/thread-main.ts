@@ -43,7 +43,7 @@ async function main(port: NonNullable<typeof parentPort>, data: ThreadBootData):
         runtime.log.reopenFiles();
         break;
       case 'ping':
-        send({ type: 'pong' });
+        answerOnceLoopTurned(() => send({ type: 'pong' }));
         break;
       case 'stop':
         if (stopping) {
@@ -66,6 +66,18 @@ async function main(port: NonNullable<typeof parentPort>, data: ThreadBootData):
     }
   });
   send({ type: 'ready', appFile: runtime.app.file, description: runtime.app.description });
+}
+
+/**
+ * A pong tells the main thread "my event loop is free": it gives its next connection to the
+ * thread that says so. Sent at once, the answer would leave before the request of a
+ * connection adopted in the same batch of messages had even been read, since a new socket's
+ * first read comes in the next poll phase. So it waits for the check phase after that one:
+ * past the first request (CPU-bound or not) of everything adopted so far. An idle thread
+ * still answers within two loop turns.
+ */
+function answerOnceLoopTurned(answer: () => void): void {
+  setImmediate(() => setImmediate(answer));
 }
 
 if (isMainThread || parentPort === null) throw new Error('thread-main.js runs as a gthread app thread only');

@@ -79,14 +79,14 @@ export class ThreadPool {
   }
 
   /**
-   * Whether a new connection would be served at once: some ready thread has no request in
-   * progress, or has answered a ping since it was last given a connection (its requests wait
-   * on I/O: a long poll, a slow upstream). A thread whose loop is blocked by a CPU-bound
-   * handler cannot answer, so while every thread is blocked this is false and the process
-   * leaves new connections in the kernel queue for a sibling process.
+   * Whether a new connection would be served at once: some ready thread is free (see
+   * isFree). A thread whose loop is blocked by a CPU-bound handler cannot answer a ping, so
+   * while every thread is blocked this is false and the process leaves new connections in the
+   * kernel queue for a sibling process.
    */
   canTakeConnection(): boolean {
-    return this.slots.some((t) => t !== undefined && t.state === 'ready' && (t.provenFree || t.shared.activeRequests() === 0));
+    const siblingBusy = this.anyBusy();
+    return this.slots.some((t) => t !== undefined && t.state === 'ready' && isFree(t, siblingBusy));
   }
 
   /** Whether some thread has a request in progress (it may become blocked without a word). */
@@ -215,19 +215,19 @@ export class ThreadPool {
   }
 
   /**
-   * The thread for a new connection: among ready threads, one free to run it now (no request
-   * in progress, or proven free by a ping), then the one with the fewest connections; ties
-   * rotate so equal threads share the load.
+   * The thread for a new connection: among ready threads, one free to run it now (see
+   * isFree), then the one with the fewest connections; ties rotate so equal threads share
+   * the load.
    */
   private pick(): AppThread | undefined {
     let best: AppThread | undefined;
     let bestScore = Infinity;
+    const siblingBusy = this.anyBusy();
     const n = this.slots.length;
     for (let k = 0; k < n; k++) {
       const thread = this.slots[(this.next + k) % n];
       if (thread === undefined || thread.state !== 'ready') continue;
-      const busy = !thread.provenFree && thread.shared.activeRequests() > 0;
-      const score = (busy ? 1_000_000 : 0) + thread.connections;
+      const score = (isFree(thread, siblingBusy) ? 0 : 1_000_000) + thread.connections;
       if (score < bestScore) {
         best = thread;
         bestScore = score;
@@ -235,6 +235,10 @@ export class ThreadPool {
     }
     this.next = (this.next + 1) % n;
     return best;
+  }
+
+  private anyBusy(): boolean {
+    return this.slots.some((t) => t !== undefined && t.state === 'ready' && isBusy(t));
   }
 
   private flushWaiting(): void {
@@ -266,4 +270,31 @@ function bootError(message: string, code: string | undefined): Error {
   const err = new GtsError(code as GtsErrorCode, []);
   err.message = message;
   return err;
+}
+
+/**
+ * A request is in progress on the thread and it has not answered a ping since it was last
+ * given a connection (a thread whose requests wait on I/O, a long poll or a slow upstream,
+ * answers at once, and so is not busy).
+ */
+function isBusy(thread: AppThread): boolean {
+  return !thread.provenFree && thread.shared.activeRequests() > 0;
+}
+
+/**
+ * Whether a connection given to the thread now would be served at once: it is not busy, and,
+ * while some thread is busy, it has no fd still on its way to it.
+ *
+ * An fd on its way is a request about to start that the thread's counter does not show yet.
+ * Without this, a burst of connections accepted while one thread ran a CPU-bound request all
+ * went to the thread that merely looked free; keep-alive connections never change thread, so
+ * the other one then stayed idle for as long as the clients kept them (`--threads 2` served
+ * at the rate of one thread, in about one wrk run out of two). Now the process takes one
+ * connection per free thread and waits for the next pong, which a thread sends only after the
+ * first request of what it adopted (see thread-main.ts), so connections go to the threads as
+ * they actually come free. When no thread is busy there is nothing to wait for: under
+ * `Connection: close` load the fds flow without a round trip per connection.
+ */
+function isFree(thread: AppThread, siblingBusy: boolean): boolean {
+  return !isBusy(thread) && (thread.queued === 0 || !siblingBusy);
 }

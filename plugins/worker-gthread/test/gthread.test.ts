@@ -72,6 +72,37 @@ describe('gthread worker', () => {
     assert.ok(slowReplies.every((r) => quick.end < r.end), 'the quick request did not wait for the slow ones');
   });
 
+  test('keep-alive connections opened while one thread is busy are shared out, not all given to the other thread', async () => {
+    const { port, dir } = await gthread();
+    // One client keeps a thread busy with back-to-back CPU-bound requests, as a load generator does.
+    let loading = true;
+    const busyAgent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const load = (async () => {
+      while (loading) reply(await httpGet({ port, path: '/cpu?ms=20', agent: busyAgent, timeoutMs: 10_000 }));
+    })();
+    await waitForEvents(dir, 'cpu', 3, 8_000);
+    // Eight keep-alive clients connect at once, each then sends CPU-bound requests back to back.
+    const clients = await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+        const threads = new Set<number>();
+        for (let i = 0; i < 5; i++) threads.add(reply(await httpGet({ port, path: '/cpu?ms=20', agent, timeoutMs: 10_000 })).threadId);
+        agent.destroy();
+        return [...threads];
+      }),
+    );
+    loading = false;
+    await load;
+    busyAgent.destroy();
+    const perThread = new Map<number, number>();
+    for (const threads of clients) {
+      assert.equal(threads.length, 1, 'a connection stays on its thread');
+      perThread.set(threads[0]!, (perThread.get(threads[0]!) ?? 0) + 1);
+    }
+    // Before, every one of them went to the thread that merely looked free (8 to 0).
+    assert.equal(perThread.size, 2, `both threads serve some of the clients: ${JSON.stringify([...perThread])}`);
+  });
+
   test('a process whose threads are all blocked leaves new connections to a sibling process', async () => {
     const dir = tempDir();
     const server = await startServer(['-k', 'gthread', '--threads', '1', '-w', '2', '-b', '127.0.0.1:0', threadApp(dir)], { cwd: dir, workers: 2 });

@@ -84,6 +84,29 @@ describe('gunicorn-ts command line', () => {
     assert.match(r.stderr, /app exploded at import/);
   });
 
+  test("a worker class's settingDefaults replace the registry's defaults, not what the user set", () => {
+    writeFileSync(join(dir, 'tuned-worker.mjs'), 'export class Tuned { static settingDefaults = { worker_semi_space: 3, timeout: 7 }; run() {} }');
+    const r = run(['-k', './tuned-worker.mjs:Tuned', '--timeout', '12', '--print-config', 'app.mjs:app']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^worker_semi_space\s+= 3\s+\(worker class default\)$/m);
+    assert.match(r.stdout, /^timeout\s+= 12\s+\(command line\)$/m);
+    assert.equal(run(['-k', './tuned-worker.mjs:Tuned', '--check-config', 'app.mjs:app']).status, 0);
+  });
+
+  for (const [name, file, defaults, status, message] of [
+    ['an unknown setting', 'unknown-setting.mjs', '{ no_such_setting: 1 }', 2, /Unknown setting "no_such_setting" in the settingDefaults of worker class \.\/unknown-setting\.mjs:W/],
+    ['an invalid value', 'invalid-value.mjs', '{ workers: -1 }', 2, /Invalid value for workers .* \(in the settingDefaults of worker class \.\/invalid-value\.mjs:W\)/],
+    ['not an object', 'not-object.mjs', '[1]', 1, /worker class "\.\/not-object\.mjs:W" is not a valid worker class: its settingDefaults is an object with keys \[0\]/],
+  ] as const) {
+    test(`a worker class whose settingDefaults has ${name} fails the start with one clear line`, () => {
+      writeFileSync(join(dir, file), `export class W { static settingDefaults = ${defaults}; run() {} }`);
+      const r = run(['-k', `./${file}:W`, '--check-config', 'app.mjs:app']);
+      assert.equal(r.status, status, r.stderr);
+      assert.match(r.stderr, message);
+      assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+    });
+  }
+
   test('--check-config fails on a worker class that cannot be resolved', () => {
     const r = run(['--check-config', '-k', 'nonexistent-worker', 'app.mjs:app']);
     assert.equal(r.status, 1);

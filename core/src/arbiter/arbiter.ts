@@ -27,6 +27,7 @@ import type { Settings } from '../settings/settings.js';
 import { nativeAddon, nativeAddonUnavailableReason } from '../worker/native.js';
 import { LoadBoardSlots } from '../worker/load-board.js';
 import { workerNodeFlags } from '../worker/node-flags.js';
+import { resolveWorkerClass } from '../plugins/worker-class.js';
 import { isWorkerMessage, INHERITED_FDS_ENV, PARENT_MASTER_ENV, type WorkerToMaster } from './messages.js';
 import { currentParentPid } from './parent-pid.js';
 import { Pidfile } from './pidfile.js';
@@ -171,8 +172,9 @@ export class Arbiter implements ArbiterApi {
     this.container.register(TOKENS.PluginResolver, { useValue: resolver });
     this.log = await createLogger(this.settings, resolver, this.container);
     // As Gunicorn loads worker_class in the master: a string that does not resolve, or a plugin
-    // for another core version, fails here once instead of in every worker. Workers skip the check.
-    await resolver.resolve('worker', this.settings.effectiveWorkerClass());
+    // for another core version, fails here once instead of in every worker. Workers skip the
+    // check, and get the class's setting defaults with the settings.
+    await resolveWorkerClass(this.settings, resolver);
     await this.installHooks(this.settings, resolver);
     this.numWorkers = this.settings.get('workers');
     if (this.settings.get('preload_app')) await this.preload();
@@ -539,7 +541,9 @@ export class Arbiter implements ArbiterApi {
     this.applyEnv();
     this.log.reopenFiles();
     try {
-      await this.installHooks(settings, PluginResolver.forSettings(settings));
+      const resolver = PluginResolver.forSettings(settings);
+      await resolveWorkerClass(settings, resolver);
+      await this.installHooks(settings, resolver);
     } catch (err) {
       this.log.error('Reload failed, keeping the current configuration: %s', describeError(err));
       this.settings = previous.settings;

@@ -8,6 +8,7 @@ import { gtsError } from '../errors.js';
 import { createLogger } from '../logging/create-logger.js';
 import { loadPlugins } from '../plugins/load-plugins.js';
 import { expectClass, PluginResolver } from '../plugins/resolver.js';
+import { resolveWorkerClass } from '../plugins/worker-class.js';
 import type { Settings } from '../settings/settings.js';
 import { appSearchPaths } from '../app/search-paths.js';
 
@@ -24,7 +25,7 @@ export async function checkConfig(settings: Settings): Promise<CheckReport> {
   const logger = await createLogger(settings, resolver, container);
   await logger.close();
   const workerSpec = settings.effectiveWorkerClass();
-  const worker = await resolver.resolve('worker', workerSpec);
+  const worker = await resolveWorkerClass(settings, resolver);
   expectClass(worker, 'worker', ['run']);
   const plugins = await loadPlugins(settings, resolver, container);
   const appSpec = settings.get('app');

@@ -8,12 +8,16 @@ import { loadConfig, type Invocation } from '../config/load-config.js';
 import { GtsError, gtsError } from '../errors.js';
 import { checkConfig } from './check-config.js';
 import { printConfig } from './print-config.js';
+import { PluginResolver } from '../plugins/resolver.js';
+import { resolveWorkerClass } from '../plugins/worker-class.js';
+import type { Settings } from '../settings/settings.js';
 import { CommandLineExit } from './program.js';
 
 export async function main(invocation: Invocation): Promise<number> {
   try {
     const settings = await loadConfig(invocation);
     if (settings.get('print_config')) {
+      await applyWorkerClassDefaults(settings);
       process.stdout.write(printConfig(settings));
       return 0;
     }
@@ -26,6 +30,19 @@ export async function main(invocation: Invocation): Promise<number> {
     return await runArbiter(invocation, settings);
   } catch (err) {
     return reportFatal(err);
+  }
+}
+
+/**
+ * --print-config shows the values a start would use, the worker class's own defaults
+ * included. A class that cannot be loaded is left out here: printing the settings is what was
+ * asked, and --check-config or the start reports the class.
+ */
+async function applyWorkerClassDefaults(settings: Settings): Promise<void> {
+  try {
+    await resolveWorkerClass(settings, PluginResolver.forSettings(settings));
+  } catch {
+    // See above.
   }
 }
 

@@ -3,6 +3,7 @@ import type { Settings, SettingSource } from '../settings/settings.js';
 
 const SOURCE_LABELS: Readonly<Record<SettingSource, string>> = {
   default: 'default',
+  worker_class: 'worker class default',
   config: 'config file',
   env: 'GUNICORN_TS_CMD_ARGS',
   cli: 'command line',

@@ -173,11 +173,12 @@ export const SETTINGS = [
   setting({
     name: 'worker_semi_space', section: 'Worker Processes', flags: ['--worker-semi-space'], metavar: 'MB',
     validate: v.nonNegativeInt, default: () => 8,
-    desc: "The size in MB of each V8 semi-space (half of the young generation) in worker processes and gthread app threads; 0 leaves V8's default (16 MB on 64-bit).",
+    desc: "The size in MB of each V8 semi-space (half of the young generation) in worker processes and gthread app threads; 0 leaves V8's default (16 MB on 64-bit). The gthread worker class defaults it to 2.",
     nodeNote:
       'Not in Gunicorn. A web worker allocates many short-lived objects per request; V8 grows its young generation to 3 × 16 MB under load. ' +
       'With 8 MB, worker RSS under load was 10-20 % lower in our benchmark and throughput was unchanged (see bench/README.md); ' +
-      'an app that keeps large objects alive across requests may prefer 16 or 0. Ignored when NODE_OPTIONS or the master\'s own node flags already set --max-semi-space-size.',
+      'an app that keeps large objects alive across requests may prefer 16 or 0. A gthread process holds one V8 isolate per app thread plus its main thread, ' +
+      'and there 2 MB cut the peak worker RSS by 17 % at the same throughput (docs/gthread.md). Ignored when NODE_OPTIONS or the master\'s own node flags already set --max-semi-space-size.',
   }),
   setting({
     name: 'max_requests', section: 'Worker Processes', flags: ['--max-requests'], metavar: 'INT',

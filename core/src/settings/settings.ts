@@ -3,12 +3,12 @@
  * from. Layers are applied lowest first (defaults < config file < GUNICORN_TS_CMD_ARGS < command
  * line), so a later `set` simply wins.
  */
-import { gtsError } from '../errors.js';
+import { GtsError, gtsError } from '../errors.js';
 import { SETTINGS, SETTINGS_BY_NAME, type SettingName, type SettingValues } from './definitions.js';
 import type { SettingSpec } from './spec.js';
 import { SettingValueError } from './validators.js';
 
-export type SettingSource = 'default' | 'config' | 'env' | 'cli' | 'master';
+export type SettingSource = 'default' | 'worker_class' | 'config' | 'env' | 'cli' | 'master';
 
 export interface SettingEntry {
   readonly name: SettingName;
@@ -63,6 +63,25 @@ export class Settings {
       throw err;
     }
     this.values.set(spec.name as SettingName, { value, source });
+  }
+
+  /**
+   * A worker class's own defaults (its static `settingDefaults`): each replaces the registry's
+   * default where nothing else set the setting, validated as any value is. `where` names the
+   * class for errors.
+   */
+  applyClassDefaults(defaults: Readonly<Record<string, unknown>>, where: string): void {
+    for (const [name, value] of Object.entries(defaults)) {
+      const source = SETTINGS_BY_NAME.has(name) ? this.sourceOf(name as SettingName) : 'default';
+      if (source !== 'default' && source !== 'worker_class') continue;
+      try {
+        this.set(name, value, 'worker_class', where);
+      } catch (err) {
+        // The user did not write this value: say where it came from.
+        if (err instanceof GtsError && err.code === 'GTS_ERR_INVALID_SETTING') err.message += ` (in ${where})`;
+        throw err;
+      }
+    }
   }
 
   entries(): SettingEntry[] {

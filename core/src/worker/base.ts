@@ -22,6 +22,7 @@ import type { ConnectionContext, WorkerApi, WorkerHooks } from '../hooks/hooks.j
 import { tapWorkerConfigHooks } from '../hooks/config-hooks.js';
 import type { Logger } from '../logging/logger.js';
 import type { Settings } from '../settings/settings.js';
+import type { SettingValues } from '../settings/definitions.js';
 import { applyPlugins } from '../plugins/load-plugins.js';
 import { CORE_VERSION } from '../plugins/resolver.js';
 import { loadApp, type LoadedApp } from '../app/load-app.js';
@@ -58,6 +59,13 @@ const QUICK_EXIT_MS = 100;
 const BALANCE_PAUSE_MS = 1;
 
 export abstract class Worker implements WorkerApi {
+  /**
+   * Defaults of this class's own for settings the user did not set (see
+   * plugins/worker-class.ts); the master applies them and its workers get them with the
+   * settings.
+   */
+  static readonly settingDefaults?: Readonly<Partial<SettingValues>>;
+
   readonly pid = process.pid;
   readonly ppid: number;
   readonly age: number;

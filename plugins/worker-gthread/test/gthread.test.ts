@@ -242,6 +242,27 @@ describe('gthread worker', () => {
     assert.equal(served, 16, "15 requests plus the readiness probe");
   });
 
+  test('the process runs with 2 MB semi-spaces (the class default) unless worker_semi_space is set', async () => {
+    const dir = tempDir();
+    const app = writeFile(dir, 'heap.mjs', `
+      import v8 from 'node:v8';
+      export function app(req, res) {
+        const newSpace = v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').space_size;
+        res.end(JSON.stringify({ execArgv: process.execArgv, newSpace }));
+      }`) + ':app';
+    for (const [extra, flag, mostNewSpace] of [[[], '--max-semi-space-size=2', 4 << 20], [['--worker-semi-space', '8'], '--max-semi-space-size=8', 16 << 20]] as const) {
+      const server = await startServer(['-k', 'gthread', '--threads', '2', '-w', '1', '-b', '127.0.0.1:0', ...extra, app], { cwd: dir });
+      const port = listeningPort(server);
+      await answering(port);
+      const seen = JSON.parse((await httpGet({ port })).body) as { execArgv: string[]; newSpace: number };
+      assert.ok(seen.execArgv.includes(flag), `${flag} in ${JSON.stringify(seen.execArgv)}`);
+      // The flag is the process's, so it sizes the app thread's own heap too.
+      assert.ok(seen.newSpace <= mostNewSpace, `an app thread's new space of ${seen.newSpace} bytes`);
+      server.signal('SIGTERM');
+      assert.equal(await server.waitExit(15_000), 0);
+    }
+  });
+
   test('an app that cannot be loaded stops the server with exit code 4, as for a sync worker', async () => {
     const dir = tempDir();
     const server = startCli(['-k', 'gthread', '--threads', '2', '-b', '127.0.0.1:0', 'missing-module.mjs:app'], { cwd: dir });

@@ -85,8 +85,8 @@ export class ThreadPool {
    * kernel queue for a sibling process.
    */
   canTakeConnection(): boolean {
-    const siblingBusy = this.anyBusy();
-    return this.slots.some((t) => t !== undefined && t.state === 'ready' && isFree(t, siblingBusy));
+    const someBusy = this.anyBusy();
+    return this.slots.some((t) => t !== undefined && t.state === 'ready' && isFree(t, someBusy));
   }
 
   /** Whether some thread has a request in progress (it may become blocked without a word). */
@@ -222,12 +222,12 @@ export class ThreadPool {
   private pick(): AppThread | undefined {
     let best: AppThread | undefined;
     let bestScore = Infinity;
-    const siblingBusy = this.anyBusy();
+    const someBusy = this.anyBusy();
     const n = this.slots.length;
     for (let k = 0; k < n; k++) {
       const thread = this.slots[(this.next + k) % n];
       if (thread === undefined || thread.state !== 'ready') continue;
-      const score = (isFree(thread, siblingBusy) ? 0 : 1_000_000) + thread.connections;
+      const score = (isFree(thread, someBusy) ? 0 : 1_000_000) + thread.connections;
       if (score < bestScore) {
         best = thread;
         bestScore = score;
@@ -237,6 +237,7 @@ export class ThreadPool {
     return best;
   }
 
+  /** Whether some ready thread is busy (see isBusy). */
   private anyBusy(): boolean {
     return this.slots.some((t) => t !== undefined && t.state === 'ready' && isBusy(t));
   }
@@ -274,8 +275,8 @@ function bootError(message: string, code: string | undefined): Error {
 
 /**
  * A request is in progress on the thread and it has not answered a ping since it was last
- * given a connection (a thread whose requests wait on I/O, a long poll or a slow upstream,
- * answers at once, and so is not busy).
+ * given a connection. A thread whose requests only wait on I/O (a long poll, a slow upstream)
+ * answers within two turns of its loop, and so is not busy.
  */
 function isBusy(thread: AppThread): boolean {
   return !thread.provenFree && thread.shared.activeRequests() > 0;
@@ -295,6 +296,6 @@ function isBusy(thread: AppThread): boolean {
  * they actually come free. When no thread is busy there is nothing to wait for: under
  * `Connection: close` load the fds flow without a round trip per connection.
  */
-function isFree(thread: AppThread, siblingBusy: boolean): boolean {
-  return !isBusy(thread) && (thread.queued === 0 || !siblingBusy);
+function isFree(thread: AppThread, someBusy: boolean): boolean {
+  return !isBusy(thread) && (thread.queued === 0 || !someBusy);
 }

@@ -97,6 +97,7 @@ describe('gunicorn-ts command line', () => {
     ['an unknown setting', 'unknown-setting.mjs', '{ no_such_setting: 1 }', 2, /Unknown setting "no_such_setting" in the settingDefaults of worker class \.\/unknown-setting\.mjs:W/],
     ['an invalid value', 'invalid-value.mjs', '{ workers: -1 }', 2, /Invalid value for workers .* \(in the settingDefaults of worker class \.\/invalid-value\.mjs:W\)/],
     ['not an object', 'not-object.mjs', '[1]', 1, /worker class "\.\/not-object\.mjs:W" is not a valid worker class: its settingDefaults is an object with keys \[0\]/],
+    ['the worker class itself', 'picks-class.mjs', "{ worker_class: 'evented' }", 1, /its settingDefaults sets worker_class, which a worker class cannot default/],
   ] as const) {
     test(`a worker class whose settingDefaults has ${name} fails the start with one clear line`, () => {
       writeFileSync(join(dir, file), `export class W { static settingDefaults = ${defaults}; run() {} }`);

@@ -17,6 +17,13 @@ export async function resolveWorkerClass(settings: Settings, resolver: PluginRes
   if (defaults === null || typeof defaults !== 'object' || Array.isArray(defaults)) {
     throw gtsError('GTS_ERR_PLUGIN_INVALID', KIND_LABELS.worker, resolved.spec, KIND_LABELS.worker, `its settingDefaults is ${describeValue(defaults)}, not an object of setting values`);
   }
+  // These choose what is loaded, the class itself among them: too late to change here.
+  const loaded = Object.keys(defaults).filter((name) => NOT_CLASS_DEFAULTS.has(name));
+  if (loaded.length > 0) {
+    throw gtsError('GTS_ERR_PLUGIN_INVALID', KIND_LABELS.worker, resolved.spec, KIND_LABELS.worker, `its settingDefaults sets ${loaded.join(', ')}, which a worker class cannot default`);
+  }
   settings.applyClassDefaults(defaults as Record<string, unknown>, `the settingDefaults of worker class ${resolved.spec}`);
   return resolved;
 }
+
+const NOT_CLASS_DEFAULTS: ReadonlySet<string> = new Set(['worker_class', 'config']);

@@ -56,11 +56,20 @@ function readToEnd(client: net.Socket): Promise<Buffer> {
   return once(client, 'end').then(() => Buffer.concat(chunks));
 }
 
+/** Run `body` on a fresh 127.0.0.1 pair whose server side is corked until shutdown, then close the pair. */
+async function withCorkedPair(body: (pair: Pair) => Promise<void>): Promise<void> {
+  const pair = await connectedPair({ port: 0, host: '127.0.0.1' });
+  try {
+    corkUntilShutdown(pair.server, fdOf(pair.server), addon!);
+    await body(pair);
+  } finally {
+    pair.close();
+  }
+}
+
 describe('corkUntilShutdown', { skip: addon === undefined ? 'the native addon is not built' : false }, () => {
   it('sends bytes that no shutdown follows within one loop turn, not on the cork timer', async () => {
-    const pair = await connectedPair({ port: 0, host: '127.0.0.1' });
-    try {
-      corkUntilShutdown(pair.server, fdOf(pair.server), addon!);
+    await withCorkedPair(async (pair) => {
       const sentAt = performance.now();
       pair.server.write('first chunk of a streamed response');
       const [data] = (await once(pair.client, 'data')) as [Buffer];
@@ -72,15 +81,11 @@ describe('corkUntilShutdown', { skip: addon === undefined ? 'the native addon is
       pair.server.write('second ');
       pair.server.end('and last');
       assert.equal((await rest).toString(), 'second and last');
-    } finally {
-      pair.close();
-    }
+    });
   });
 
   it('delivers a response written with end() in the same turn, then the FIN', async () => {
-    const pair = await connectedPair({ port: 0, host: '127.0.0.1' });
-    try {
-      corkUntilShutdown(pair.server, fdOf(pair.server), addon!);
+    await withCorkedPair(async (pair) => {
       const received = readToEnd(pair.client);
       pair.server.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n');
       pair.server.end('hello');
@@ -88,15 +93,11 @@ describe('corkUntilShutdown', { skip: addon === undefined ? 'the native addon is
       // The server side finishes normally although libuv's own shutdown() comes after ours.
       pair.client.end();
       await once(pair.server, 'close');
-    } finally {
-      pair.close();
-    }
+    });
   });
 
   it('does not shut down early while bytes wait in Node: a body larger than the socket buffers arrives whole', async () => {
-    const pair = await connectedPair({ port: 0, host: '127.0.0.1' });
-    try {
-      corkUntilShutdown(pair.server, fdOf(pair.server), addon!);
+    await withCorkedPair(async (pair) => {
       const body = Buffer.alloc(16 * 1024 * 1024, 'x');
       pair.client.pause(); // let the buffers fill, so end() finds bytes still in Node's queue
       const received = readToEnd(pair.client);
@@ -106,9 +107,7 @@ describe('corkUntilShutdown', { skip: addon === undefined ? 'the native addon is
       const data = await received;
       assert.equal(data.length, body.length);
       assert.ok(data.equals(body));
-    } finally {
-      pair.close();
-    }
+    });
   });
 
   it('leaves a unix socket alone (no TCP_CORK there)', async () => {

@@ -134,6 +134,22 @@ describeEachTarget('connections', (targets) => {
       }
     });
 
+    for (const [name, bad] of [
+      ['garbage', 'GARBAGE\r\n\r\n'],
+      ['a request without Host', 'GET /hello HTTP/1.1\r\n\r\n'],
+      ['a request with both Content-Length and Transfer-Encoding', 'POST /echo HTTP/1.1\r\nHost: example.test\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n'],
+    ] as const) {
+      test(`RFC 9112 §9.6: once a response says close nothing follows it (${name} pipelined behind a slow request)`, async () => {
+        const r = await exchange(target.port, request('GET', '/slow?ms=100') + bad, { timeoutMs: 2000 });
+        assert.ok(r.responses.length >= 1 && r.responses[0]!.status === 200, `first response 200, got ${r.responses.map((res) => res.status).join(',')}`);
+        const closeAt = r.responses.findIndex((res) => header(res, 'connection') === 'close');
+        assert.ok(closeAt !== -1, 'some response announces the close');
+        assert.equal(closeAt, r.responses.length - 1, `nothing after the response that says close: ${r.responses.map((res) => `${res.status} ${header(res, 'connection')}`).join(', ')}`);
+        assert.ok(r.closed, 'and the connection closes');
+        assert.equal(r.rest.length, 0);
+      });
+    }
+
     test('RFC 9112 §9.3.2: 40 pipelined requests in one write are all answered, in order (sync: the first)', async () => {
       const bytes = Array.from({ length: 40 }, (_, i) => request('GET', `/slow?ms=0&i=${i}`)).join('');
       await withClient(target, async (client) => {

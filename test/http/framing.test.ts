@@ -39,6 +39,11 @@ describeEachTarget('framing', (targets) => {
       assert.equal(body.body, 'hello');
     });
 
+    test('RFC 9110 §8.6: leading zeros do not count against the length bound (17 digits = 5)', async () => {
+      const body = await echoBody(['Content-Length: 00000000000000005'], 'hello');
+      assert.equal(body.body, 'hello');
+    });
+
     test('RFC 9110 §5.5: OWS after the Content-Length value is not part of it', async () => {
       const body = await echoBody(['Content-Length: 5 \t'], 'hello');
       assert.equal(body.body, 'hello');
@@ -58,7 +63,7 @@ describeEachTarget('framing', (targets) => {
       assert.equal(json(r.responses[0]!).body, inner);
     });
 
-    for (const value of ['+5', '-1', '1_0', '0x5', '5.0', '1e3', 'five', '5 5', '5,5', '5, 5', '', '99999999999999999999', '9007199254740992']) {
+    for (const value of ['+5', '-1', '1_0', '0x5', '5.0', '1e3', 'five', '5 5', '5,5', '5, 5', '', '99999999999999999999', '9007199254740992', '0009007199254740992']) {
       test(`RFC 9112 §6.3: invalid Content-Length ${JSON.stringify(value)} is refused with 400`, async () => {
         await expectRefused(target, request('POST', '/echo', [`Content-Length: ${value}`], 'hello'), 400);
       });

@@ -71,10 +71,33 @@ describeEachTarget('request line', (targets) => {
       await expectRefused(target, Buffer.from([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xfc, 0x03, 0x03]), 400);
     });
 
-    for (const version of ['HTTP/2.0', 'HTTP/1.2', 'HTTP/0.9', 'HTTP/3.0']) {
+    for (const version of ['HTTP/2.0', 'HTTP/0.9', 'HTTP/3.0']) {
       test(`RFC 9110 §15.6.6: unsupported version ${version} gets 505 in an HTTP/1.1 status line`, async () => {
         const r = await expectRefused(target, `GET /echo ${version}\r\nHost: example.test\r\n\r\n`, 505);
         assert.ok(r.responses[0]!.rawHead.startsWith('HTTP/1.1 505 '));
+      });
+    }
+
+    for (const version of ['HTTP/1.2', 'HTTP/1.9']) {
+      test(`RFC 9110 §2.5: a higher minor version (${version}) is served as HTTP/1.1`, async () => {
+        const r = await expectResponses(target, `GET /echo ${version}\r\nHost: example.test\r\nConnection: close\r\n\r\n`, [200]);
+        assert.ok(r.responses[0]!.rawHead.startsWith('HTTP/1.1 200 '));
+        assert.equal(json(r.responses[0]!).httpVersion, '1.1');
+      });
+    }
+
+    const refusedHeads: Array<[string, string, number]> = [
+      ['no Host', 'HEAD /echo HTTP/1.1\r\n\r\n', 400],
+      ['unsupported version', 'HEAD /echo HTTP/2.0\r\nHost: example.test\r\n\r\n', 505],
+      ['bad target', 'HEAD /a\x7fb HTTP/1.1\r\nHost: example.test\r\n\r\n', 400],
+      ['unknown expectation', 'HEAD /echo HTTP/1.1\r\nHost: example.test\r\nExpect: something\r\n\r\n', 417],
+    ];
+    for (const [name, bytes, status] of refusedHeads) {
+      test(`RFC 9110 §9.3.2: our own ${status} to a HEAD (${name}) has no content`, async () => {
+        const r = await exchange(target.port, bytes, { timeoutMs: 2000, methods: ['HEAD'] });
+        assert.deepEqual(r.responses.map((res) => res.status), [status]);
+        assert.ok(r.closed, 'the server closes after refusing');
+        assert.equal(r.rest.length, 0, `no content after the head: ${JSON.stringify(r.rest.toString('latin1'))}`);
       });
     }
 

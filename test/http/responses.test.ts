@@ -47,6 +47,21 @@ describeEachTarget('responses', (targets) => {
       if (target.protocol.keepAlive) assert.equal(r.responses[1]!.body.toString(), 'hello');
     });
 
+    for (const [kind, status] of [['hints', 103], ['continue', 100], ['processing', 102]] as const) {
+      test(`RFC 9110 §15.2: the app's interim ${status} reaches an HTTP/1.1 client before the final response`, async () => {
+        const r = await exchange(target.port, request('GET', `/interim?kind=${kind}`, [close]), { timeoutMs: 2000 });
+        assert.deepEqual(r.responses.map((res) => res.status), [status, 200]);
+        assert.equal(r.responses[1]!.body.toString(), `after-${kind}`);
+      });
+
+      test(`RFC 9110 §15.2: no interim ${status} is sent to an HTTP/1.0 client, only the final response`, async () => {
+        const r = await exchange(target.port, request('GET', `/interim?kind=${kind}`, [], '', { version: 'HTTP/1.0' }), { timeoutMs: 2000 });
+        assert.deepEqual(r.responses.map((res) => res.status), [200]);
+        assert.equal(r.responses[0]!.body.toString(), `after-${kind}`);
+        assert.equal(r.rest.length, 0);
+      });
+    }
+
     test('RFC 9110 §15.2: a 1xx used as the final response has no body, and the connection closes', async () => {
       const client = await WireClient.connect(target.port);
       try {

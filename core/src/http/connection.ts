@@ -156,7 +156,12 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
   private closing = false;
   private closed = false;
   private started = false;
+  /** The answer to a malformed request, due once the responses before it are out. */
   private pendingError: HttpProtocolError | null = null;
+  /** The malformed request was a HEAD: its answer gets no body (RFC 9110 §9.3.2). */
+  private pendingErrorForHead = false;
+  /** The last finished response said `Connection: close`: nothing may follow it (RFC 9112 §9.6). */
+  private lastResponseSaidClose = false;
   private readingPaused = false;
   private trustedPeer = false;
   private isTls = false;
@@ -579,6 +584,7 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     process.nextTick(emitResponseClose, res);
     if (!ex.bodyDone && !req._consuming && !req._readableState.resumeScheduled) req._dump();
 
+    this.lastResponseSaidClose = res._last;
     const state = res[kResponseState];
     const mustClose =
       res._last ||
@@ -647,7 +653,11 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     if (this.pendingError !== null) {
       const err = this.pendingError;
       this.pendingError = null;
-      this.socket.write(buildErrorResponse(err.status, err.message, this.serverHeader));
+      // A response already announced the close (it was written after the malformed request was
+      // found): the client must not see another one after it.
+      if (!this.lastResponseSaidClose) {
+        this.socket.write(buildErrorResponse(err.status, err.message, this.serverHeader, this.pendingErrorForHead));
+      }
     }
     this.closeGracefully();
   }
@@ -690,13 +700,11 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
       }
       return;
     }
-    if (this.queue.length === 0) {
-      this.pendingError = err;
-      this.finishConnection();
-    } else {
-      // Earlier requests are still being answered; the error response goes after them.
-      this.pendingError = err;
-    }
+    this.pendingError = err;
+    // The method is known once the request line has parsed (the head is reset only on dispatch).
+    this.pendingErrorForHead = this.head.method === 'HEAD';
+    // Else earlier requests are still being answered; the error response goes after them.
+    if (this.queue.length === 0) this.finishConnection();
   }
 
   // ---------------------------------------------------------------- socket events

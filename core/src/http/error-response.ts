@@ -4,8 +4,9 @@ import { httpDate } from './http-date.js';
 /**
  * A complete response we produce ourselves (bad request, timeout, ...): always
  * `Connection: close`, a Date, our Server header and a short text body that never echoes input.
+ * The answer to a HEAD has the same head and no body (RFC 9110 §9.3.2).
  */
-export function buildErrorResponse(status: number, detail: string, serverHeader: string): string {
+export function buildErrorResponse(status: number, detail: string, serverHeader: string, forHead = false): string {
   const reason = STATUS_CODES[status] ?? 'Error';
   const body = `${status} ${reason}\n${detail}\n`;
   return (
@@ -16,6 +17,6 @@ export function buildErrorResponse(status: number, detail: string, serverHeader:
     'Content-Type: text/plain; charset=utf-8\r\n' +
     `Content-Length: ${Buffer.byteLength(body)}\r\n` +
     '\r\n' +
-    body
+    (forHead ? '' : body)
   );
 }

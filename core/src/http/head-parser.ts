@@ -123,7 +123,8 @@ export class RequestHeadParser implements FieldSink {
     let i = start;
     while (i < end && TOKEN[buf[i]!] === 1) i++;
     if (i === start || i === end || buf[i] !== SP) throw new HttpProtocolError(HttpErrorCode.INVALID_METHOD);
-    const methodEnd = i;
+    // The method first: the answer to a bad target or version still depends on it (HEAD).
+    this.method = methodString(buf, start, i);
     i++;
     const targetStart = i;
     while (i < end && TARGET[buf[i]!] === 1) i++;
@@ -131,7 +132,6 @@ export class RequestHeadParser implements FieldSink {
     const targetEnd = i;
     i++;
     this.versionMinor = parseVersion(buf, i, end);
-    this.method = methodString(buf, start, methodEnd);
     this.target = latin1(buf, targetStart, targetEnd);
     this.sawRequestLine = true;
   }
@@ -181,7 +181,9 @@ function joinList(previous: string | undefined, value: string): string {
 
 /**
  * HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), case-sensitive. 1.0 and 1.1 are
- * served; any other well-formed version gets 505; anything else is a malformed request line.
+ * served, and a higher 1.x is served as 1.1 (RFC 9110 §2.5: a recipient processes a higher minor
+ * version as the highest it conforms to); any other major version gets 505; anything else is a
+ * malformed request line.
  */
 function parseVersion(buf: Buffer, start: number, end: number): number {
   if (
@@ -198,8 +200,8 @@ function parseVersion(buf: Buffer, start: number, end: number): number {
   const major = buf[start + 5]! - 0x30;
   const minor = buf[start + 7]! - 0x30;
   if (major < 0 || major > 9 || minor < 0 || minor > 9) throw new HttpProtocolError(HttpErrorCode.INVALID_VERSION);
-  if (major !== 1 || minor > 1) throw new HttpProtocolError(HttpErrorCode.VERSION_NOT_SUPPORTED);
-  return minor;
+  if (major !== 1) throw new HttpProtocolError(HttpErrorCode.VERSION_NOT_SUPPORTED);
+  return minor === 0 ? 0 : 1;
 }
 
 /** Returns interned strings for the common methods (no allocation), else decodes. */

@@ -52,3 +52,5 @@ export interface RequestInternals extends IncomingMessage {
 export const responsePrototypeWrite = ServerResponse.prototype.write;
 export const responsePrototypeEnd = ServerResponse.prototype.end;
 export const responsePrototypeWriteEarlyHints = ServerResponse.prototype.writeEarlyHints;
+export const responsePrototypeWriteContinue = ServerResponse.prototype.writeContinue;
+export const responsePrototypeWriteProcessing = ServerResponse.prototype.writeProcessing;

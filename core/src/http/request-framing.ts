@@ -90,12 +90,18 @@ export function resolveRequestFraming(head: RequestHeadParser): RequestFraming {
   return { bodyKind, contentLength, persistent, expectContinue, url, hostOverride };
 }
 
-/** Content-Length = 1*DIGIT, no sign, no whitespace, no list, at most Number.MAX_SAFE_INTEGER. */
+/**
+ * Content-Length = 1*DIGIT, no sign, no whitespace, no list, at most Number.MAX_SAFE_INTEGER.
+ * Leading zeros are digits like any other (`0003` is 3), so only the significant ones count
+ * against the 16-digit bound.
+ */
 export function parseContentLength(value: string): number {
   const n = value.length;
-  if (n === 0 || n > 16) throw new HttpProtocolError(HttpErrorCode.INVALID_CONTENT_LENGTH);
+  let first = 0;
+  while (first < n - 1 && value.charCodeAt(first) === 0x30) first++;
+  if (n === 0 || n - first > 16) throw new HttpProtocolError(HttpErrorCode.INVALID_CONTENT_LENGTH);
   let result = 0;
-  for (let i = 0; i < n; i++) {
+  for (let i = first; i < n; i++) {
     const d = value.charCodeAt(i) - 0x30;
     if (d < 0 || d > 9) throw new HttpProtocolError(HttpErrorCode.INVALID_CONTENT_LENGTH);
     result = result * 10 + d;

@@ -6,7 +6,9 @@ import {
   kOutHeaders,
   responsePrototypeEnd,
   responsePrototypeWrite,
+  responsePrototypeWriteContinue,
   responsePrototypeWriteEarlyHints,
+  responsePrototypeWriteProcessing,
   type OutHeaderMap,
   type ResponseInternals,
 } from './node-internals.js';
@@ -68,6 +70,8 @@ export class HttpResponse extends ServerResponse<HttpRequest> {
     own.write = writeCounted;
     own.end = endCounted;
     own.writeEarlyHints = writeEarlyHintsChecked;
+    own.writeContinue = writeContinueIfAllowed;
+    own.writeProcessing = writeProcessingIfAllowed;
   }
 }
 
@@ -382,6 +386,25 @@ function endCounted(this: Internal, chunk?: unknown, encoding?: unknown, callbac
   return this;
 }
 
+/**
+ * RFC 9110 §15.2: no 1xx to an HTTP/1.0 client (it would take it for the final response), and
+ * none once the final response's head is out (it would land in the body). Such a call is
+ * dropped; its callback still runs, as if it had been written.
+ */
+function informationalAllowed(res: Internal, callback: (() => void) | undefined): boolean {
+  if (res.req.httpVersionMinor !== 0 && res._header === null) return true;
+  if (typeof callback === 'function') process.nextTick(callback);
+  return false;
+}
+
+function writeContinueIfAllowed(this: Internal, callback?: () => void): void {
+  if (informationalAllowed(this, callback)) (responsePrototypeWriteContinue as (...args: unknown[]) => void).call(this, callback);
+}
+
+function writeProcessingIfAllowed(this: Internal, callback?: () => void): void {
+  if (informationalAllowed(this, callback)) (responsePrototypeWriteProcessing as (...args: unknown[]) => void).call(this, callback);
+}
+
 /** Node writes the non-Link fields of writeEarlyHints() unchecked; we check them like headers. */
 function writeEarlyHintsChecked(this: Internal, hints: Record<string, unknown>, callback?: () => void): void {
   if (hints !== null && typeof hints === 'object') {
@@ -394,5 +417,5 @@ function writeEarlyHintsChecked(this: Internal, hints: Record<string, unknown>, 
       }
     }
   }
-  (responsePrototypeWriteEarlyHints as (...args: unknown[]) => void).call(this, hints, callback);
+  if (informationalAllowed(this, callback)) (responsePrototypeWriteEarlyHints as (...args: unknown[]) => void).call(this, hints, callback);
 }

@@ -226,6 +226,15 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
       res.sendDate = false;
       res.end('no-date');
       return;
+    case '/interim': {
+      // An interim response before the final one: 103 (writeEarlyHints), 100 or 102.
+      const kind = url.searchParams.get('kind');
+      if (kind === 'continue') res.writeContinue();
+      else if (kind === 'processing') res.writeProcessing();
+      else res.writeEarlyHints({ link: '</a.css>; rel=preload' });
+      res.end(`after-${kind ?? 'hints'}`);
+      return;
+    }
     case '/early-hint-final':
       res.writeHead(103, { Link: '</a.css>; rel=preload' });
       res.end();

@@ -181,9 +181,8 @@ function joinList(previous: string | undefined, value: string): string {
 
 /**
  * HTTP-version = "HTTP/" DIGIT "." DIGIT (RFC 9112 §2.3), case-sensitive. 1.0 and 1.1 are
- * served, and a higher 1.x is served as 1.1 (RFC 9110 §2.5: a recipient processes a higher minor
- * version as the highest it conforms to); any other major version gets 505; anything else is a
- * malformed request line.
+ * served; any other well-formed version gets 505 (issue 5 asks for exactly these two, though
+ * RFC 9110 §2.5 would let a higher 1.x be served as 1.1); anything else is a malformed request line.
  */
 function parseVersion(buf: Buffer, start: number, end: number): number {
   if (
@@ -200,8 +199,8 @@ function parseVersion(buf: Buffer, start: number, end: number): number {
   const major = buf[start + 5]! - 0x30;
   const minor = buf[start + 7]! - 0x30;
   if (major < 0 || major > 9 || minor < 0 || minor > 9) throw new HttpProtocolError(HttpErrorCode.INVALID_VERSION);
-  if (major !== 1) throw new HttpProtocolError(HttpErrorCode.VERSION_NOT_SUPPORTED);
-  return minor === 0 ? 0 : 1;
+  if (major !== 1 || minor > 1) throw new HttpProtocolError(HttpErrorCode.VERSION_NOT_SUPPORTED);
+  return minor;
 }
 
 /** Returns interned strings for the common methods (no allocation), else decodes. */

@@ -112,6 +112,8 @@ export type AnyErrorCode = keyof Table;
 export class GtsError extends Error {
   readonly code: GtsErrorCode;
   readonly exitCode: number;
+  /** Already written to stderr (the master's error log there): the CLI does not repeat it. */
+  shownOnStderr = false;
 
   constructor(code: GtsErrorCode, args: readonly unknown[], options?: { cause?: unknown }) {
     const spec: ProcessErrorSpec = table[code];

@@ -63,6 +63,29 @@ describe('gunicorn-ts command line', () => {
     });
   }
 
+  for (const value of ['abc', '0', '-3', '2.5']) {
+    test(`WEB_CONCURRENCY=${value} exits 2 naming it, instead of silently running one worker`, () => {
+      const r = run(['--check-config', 'app.mjs:app'], { WEB_CONCURRENCY: value });
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, new RegExp(`workers \\(\\$WEB_CONCURRENCY\\): "${value.replace('.', '\\.')}" is not a positive integer`));
+    });
+  }
+
+  test('an unknown worker class is reported once, with its code, when the error log is stderr', () => {
+    const r = run(['-k', 'nosuch', '-b', '127.0.0.1:0', 'app.mjs:app']);
+    assert.equal(r.status, 1);
+    assert.equal(r.stderr.match(/Cannot resolve worker class "nosuch"/g)?.length, 1, r.stderr);
+    assert.match(r.stderr, /\[GTS_ERR_PLUGIN_NOT_FOUND\]/);
+  });
+
+  test('with --error-logfile the log gets the reason and the terminal still gets one line', () => {
+    const log = join(dir, 'nosuch-error.log');
+    const r = run(['-k', 'nosuch', '-b', '127.0.0.1:0', '--error-logfile', log, 'app.mjs:app']);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /^gunicorn-ts: error: Cannot resolve worker class "nosuch"/);
+    assert.match(readFileSync(log, 'utf8'), /Reason: Cannot resolve worker class "nosuch"/);
+  });
+
   test('--print-config shows values and their sources', () => {
     const r = run(['-c', 'conf.mjs', '--timeout', '12', '--print-config'], { GUNICORN_TS_CMD_ARGS: '--keep-alive 9' });
     assert.equal(r.status, 0, r.stderr);

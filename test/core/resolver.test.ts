@@ -83,8 +83,12 @@ describe('plugin resolver: every failure form', () => {
       return true;
     });
   }
-  test('an unknown short name lists the bundled names and the places tried', () =>
-    rejects('worker', 'synk', 'GTS_ERR_PLUGIN_NOT_FOUND', /worker class "synk"; tried:\n.*bundled worker classs?: sync, evented, gthread[\s\S]*node_modules\/synk\/package\.json/));
+  test('an unknown short name lists the bundled names and the places tried, each once', async () => {
+    await rejects('worker', 'synk', 'GTS_ERR_PLUGIN_NOT_FOUND', /worker class "synk"; tried:\n.*bundled worker classes: sync, evented, gthread[\s\S]*node_modules\/synk\/package\.json/);
+    const err = await resolver.resolve('worker', 'synk').catch((e: unknown) => e as Error);
+    const tried = (err as Error).message.split('\n').slice(1);
+    assert.deepEqual(tried, [...new Set(tried)], 'no place listed twice');
+  });
   test('a missing package', () => rejects('worker', 'gunicorn-ts-worker-missing', 'GTS_ERR_PLUGIN_NOT_FOUND', /gunicorn-ts-worker-missing/));
   test('an egg entry the package does not declare', () =>
     rejects('worker', 'egg:gunicorn-ts-worker-foo#baz', 'GTS_ERR_PLUGIN_NOT_FOUND', /declared: foo, bar/));

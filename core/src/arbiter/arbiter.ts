@@ -17,6 +17,7 @@ import { tapArbiterConfigHooks } from '../hooks/config-hooks.js';
 import { CORE_VERSION, PluginResolver } from '../plugins/resolver.js';
 import { applyPlugins, loadPlugins, type LoadedPlugin } from '../plugins/load-plugins.js';
 import { createLogger } from '../logging/create-logger.js';
+import { GLogger } from '../logging/glogging.js';
 import type { Logger } from '../logging/logger.js';
 import { createContainer, TOKENS, type DependencyContainer } from '../container.js';
 import { loadConfig, type Invocation } from '../config/load-config.js';
@@ -153,7 +154,8 @@ export class Arbiter implements ArbiterApi {
         throw err;
       }
       if (isGtsError(err)) {
-        await this.halt(describeError(err), err.exitCode, false);
+        await this.halt(`${describeError(err)} [${err.code}]`, err.exitCode, false);
+        err.shownOnStderr = this.log instanceof GLogger && this.settings.get('errorlog') === '-';
         throw err;
       }
       this.log.exception(err, 'Unhandled exception in main loop');

@@ -49,7 +49,7 @@ async function applyWorkerClassDefaults(settings: Settings): Promise<void> {
 export function reportFatal(err: unknown): number {
   if (err instanceof CommandLineExit) return err.exitCode;
   if (err instanceof GtsError) {
-    process.stderr.write(`gunicorn-ts: error: ${err.message} [${err.code}]\n`);
+    if (!err.shownOnStderr) process.stderr.write(`gunicorn-ts: error: ${err.message} [${err.code}]\n`);
     return err.exitCode;
   }
   process.stderr.write(`gunicorn-ts: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -22,7 +22,7 @@ export function printConfig(settings: Settings): string {
   const lines = entries.map((e) => {
     let source = SOURCE_LABELS[e.source];
     if (e.source === 'config') source = `config file ${settings.get('config') ?? ''}`.trim();
-    if (e.name === 'workers' && e.source === 'default' && process.env['WEB_CONCURRENCY'] !== undefined) source = 'WEB_CONCURRENCY';
+    if (e.name === 'workers' && e.source === 'default' && (process.env['WEB_CONCURRENCY'] ?? '').trim() !== '') source = 'WEB_CONCURRENCY';
     return `${e.name.padEnd(width)} = ${renderValue(e.value)}  (${source})`;
   });
   return `${lines.join('\n')}\n`;

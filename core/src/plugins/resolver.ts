@@ -68,7 +68,8 @@ export class PluginResolver {
     const tried: string[] = [];
     const resolved = await this.resolveInto(kind, spec.trim(), tried);
     if (resolved === undefined) {
-      throw gtsError('GTS_ERR_PLUGIN_NOT_FOUND', KIND_LABELS[kind], spec, tried.map((t) => `  - ${t}`).join('\n'));
+      // Search roots overlap (cwd's node_modules chain, then the core's): list each place once.
+      throw gtsError('GTS_ERR_PLUGIN_NOT_FOUND', KIND_LABELS[kind], spec, [...new Set(tried)].map((t) => `  - ${t}`).join('\n'));
     }
     return { ...resolved, spec };
   }
@@ -78,7 +79,7 @@ export class PluginResolver {
     const builtin = BUILTIN_PLUGINS[kind][spec];
     if (builtin !== undefined) return this.resolveInto(kind, builtin, tried);
     if (/^[a-z][a-z0-9_]*$/.test(spec)) {
-      tried.push(`bundled ${KIND_LABELS[kind]}s: ${Object.keys(BUILTIN_PLUGINS[kind]).join(', ')}`);
+      tried.push(bundledNames(kind));
     }
     if (spec.startsWith('egg:')) return this.resolveEgg(kind, spec, tried);
     const { module, exportName } = splitModuleExport(spec);
@@ -97,7 +98,7 @@ export class PluginResolver {
     if (packageName === BUNDLE_EGG) {
       const builtin = BUILTIN_PLUGINS[kind][entryName];
       if (builtin !== undefined) return this.resolveInto(kind, builtin, tried);
-      tried.push(`bundled ${KIND_LABELS[kind]}s: ${Object.keys(BUILTIN_PLUGINS[kind]).join(', ')}`);
+      tried.push(bundledNames(kind));
       return undefined;
     }
     const location = this.findPackage(packageName, tried);
@@ -215,4 +216,10 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
   if (typeof value === 'object') return `an object with keys [${Object.keys(value).join(', ')}]`;
   return `a ${typeof value} (${String(value)})`;
+}
+
+/** The "tried" line for the short names: `bundled worker classes: sync, evented, gthread`. */
+function bundledNames(kind: PluginKind): string {
+  const label = KIND_LABELS[kind];
+  return `bundled ${label}${label.endsWith('s') ? 'es' : 's'}: ${Object.keys(BUILTIN_PLUGINS[kind]).join(', ')}`;
 }

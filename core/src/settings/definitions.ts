@@ -8,6 +8,7 @@ import * as v from './validators.js';
 import type { HookFunction } from './validators.js';
 import type { SettingSpec } from './spec.js';
 import { DEFAULT_ACCESS_LOG_FORMAT } from '../http/access-log.js';
+import { gtsError } from '../errors.js';
 
 
 /** The typed value of every setting, by name. */
@@ -118,10 +119,18 @@ function hook<K extends SettingName>(name: K, signature: string, desc: string, n
   });
 }
 
+/**
+ * $WEB_CONCURRENCY or 1, as Gunicorn. A value that is set but not a positive integer stops the
+ * start (Gunicorn's int() fails too) instead of silently running one worker.
+ */
 function defaultWorkers(): number {
   const fromEnv = process.env['WEB_CONCURRENCY'];
-  if (fromEnv !== undefined && /^\d+$/.test(fromEnv.trim()) && Number(fromEnv) > 0) return Number(fromEnv);
-  return 1;
+  if (fromEnv === undefined || fromEnv.trim() === '') return 1;
+  const trimmed = fromEnv.trim();
+  if (!/^\d+$/.test(trimmed) || Number(trimmed) < 1 || !Number.isSafeInteger(Number(trimmed))) {
+    throw gtsError('GTS_ERR_INVALID_SETTING', 'workers ($WEB_CONCURRENCY)', `${JSON.stringify(fromEnv)} is not a positive integer`);
+  }
+  return Number(trimmed);
 }
 
 export const SETTINGS = [

@@ -269,7 +269,7 @@ export const SETTINGS = [
     name: 'preload_app', section: 'Server Mechanics', flags: ['--preload'], cli: 'switch',
     validate: v.toBool, default: () => false,
     desc: 'Load application code in the master before the workers start.',
-    nodeNote: 'Node has no fork(), so workers still load the app themselves and no memory is shared. Preloading makes a broken app fail before any worker starts and gives hooks a loaded app; HUP then keeps the code the master loaded (USR2 reloads it).',
+    nodeNote: 'Node has no fork(), so workers still load the app themselves, from disk, and no memory is shared. Preloading makes a broken app fail before any worker starts and gives hooks a loaded app. Unlike Gunicorn, it does not pin the code: a worker started later (HUP, a respawn, TTIN) runs the code on disk at that moment.',
   }),
   setting({
     name: 'sendfile', section: 'Server Mechanics', flags: ['--sendfile'], negativeFlags: ['--no-sendfile'], cli: 'switch',

@@ -391,11 +391,15 @@ export abstract class Worker implements WorkerApi {
    */
   protected countRequest(): void {
     this.counted += 1;
-    if (this.counted >= this.maxRequests && !this.retireRequested) {
-      this.retireRequested = true;
-      this.context.send({ type: 'retire', requests: this.requestCount });
-      void this.handleExit();
-    }
+    if (this.counted >= this.maxRequests) this.retire();
+  }
+
+  /** max_requests is reached (see countRequest); once. */
+  protected retire(): void {
+    if (this.retireRequested) return;
+    this.retireRequested = true;
+    this.context.send({ type: 'retire', requests: this.requestCount });
+    void this.handleExit();
   }
 
   // ---------------------------------------------------------------- process mechanics

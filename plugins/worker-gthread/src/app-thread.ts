@@ -19,6 +19,8 @@ export interface AppThreadEvents {
   report(thread: AppThread, closed: number, requests: number): void;
   /** The thread answered a ping: its event loop is free now. */
   pong(thread: AppThread): void;
+  /** The thread started the last request max_requests allows. */
+  budgetSpent(): void;
   stopped(thread: AppThread): void;
   /** The thread ended without being asked to (an uncaught error, process.exit in the app). */
   exited(thread: AppThread, reason: string): void;
@@ -161,6 +163,9 @@ export class AppThread {
         this.pingOutstanding = false;
         this.provenFree = true;
         this.events.pong(this);
+        break;
+      case 'budget-spent':
+        this.events.budgetSpent();
         break;
       case 'stopped':
         this.events.stopped(this);

@@ -23,6 +23,7 @@ import {
   type SettingValues,
   type WorkerContext,
 } from '@gunicorn-ts/core';
+import { RequestBudget } from './request-budget.js';
 import { ThreadPool } from './thread-pool.js';
 
 /**
@@ -50,6 +51,8 @@ export class GthreadWorker extends Worker {
 
   private pool: ThreadPool | undefined;
   private addon: NativeAddon | undefined;
+  /** max_requests across the threads (request-budget.ts). */
+  private budget: RequestBudget | undefined;
   private recheck: NodeJS.Timeout | undefined;
 
   constructor(@inject(TOKENS.WorkerContext) context: WorkerContext) {
@@ -73,6 +76,7 @@ export class GthreadWorker extends Worker {
         listeners: this.listeners,
         protocolOptions: this.protocolOptions(),
         heartbeatMs: this.context.heartbeatMs,
+        budget: (this.budget = RequestBudget.of(this.maxRequests)).buffer,
       },
       timeoutMs: this.settings.get('timeout') * 1000,
       log: this.log,
@@ -80,6 +84,8 @@ export class GthreadWorker extends Worker {
       onRequests: (count) => {
         for (let i = 0; i < count; i++) this.countRequest();
       },
+      // Before the response that says close reaches its client, which would reconnect here.
+      onBudgetSpent: () => this.retire(),
       onConnectionsClosed: (count) => {
         this.activeConnections -= count;
         this.updateAccepting();
@@ -157,9 +163,13 @@ export class GthreadWorker extends Worker {
     this.pool?.checkHealth();
   }
 
-  /** Without max_requests the threads report no request (see ThreadServer): their shared counts tell. */
+  /**
+   * Without max_requests the threads report no request (see ThreadServer): their shared counts
+   * tell. With it, requests count as they start, as in a worker process (the budget's count).
+   */
   override get requestCount(): number {
-    return this.maxRequests === Infinity && this.pool !== undefined ? this.pool.requestsServed() : super.requestCount;
+    if (this.maxRequests !== Infinity && this.budget !== undefined) return Math.max(super.requestCount, this.budget.started());
+    return this.pool !== undefined ? this.pool.requestsServed() : super.requestCount;
   }
 
   protected override initSignals(): void {

@@ -19,6 +19,8 @@ export interface ThreadBootData {
   readonly protocolOptions: HttpProtocolOptions;
   readonly heartbeatMs: number;
   readonly shared: SharedArrayBuffer;
+  /** The process's max_requests budget, shared by all its threads (request-budget.ts). */
+  readonly budget: SharedArrayBuffer;
 }
 
 export type MainToThread =
@@ -54,5 +56,7 @@ export type ThreadToMain =
   | { readonly type: 'report'; readonly closed: number; readonly requests: number }
   /** The answer to 'ping': the thread's event loop turned since it was asked. */
   | { readonly type: 'pong' }
+  /** The thread started the last request max_requests allows: stop accepting now. */
+  | { readonly type: 'budget-spent' }
   /** After a stop: connections are closed and the shutdown hooks have run. */
   | { readonly type: 'stopped' };

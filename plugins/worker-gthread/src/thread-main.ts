@@ -7,6 +7,7 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { describeError, isGtsError } from '@gunicorn-ts/core';
 import type { MainToThread, ThreadBootData, ThreadToMain } from './messages.js';
 import { ReportBatcher } from './report-batcher.js';
+import { RequestBudget } from './request-budget.js';
 import { ThreadSharedState } from './shared-state.js';
 import { bootThread } from './thread-runtime.js';
 import { ThreadServer } from './thread-server.js';
@@ -28,7 +29,9 @@ async function main(port: NonNullable<typeof parentPort>, data: ThreadBootData):
     return;
   }
   const reports = new ReportBatcher(port);
-  const server = new ThreadServer(runtime, data.listeners, data.protocolOptions, shared, reports);
+  const server = new ThreadServer(runtime, data.listeners, data.protocolOptions, shared, new RequestBudget(data.budget), reports, () =>
+    send({ type: 'budget-spent' }),
+  );
   let stopping = false;
 
   port.on('message', (message: MainToThread) => {

@@ -18,6 +18,8 @@ export interface ThreadPoolOptions {
   readonly addon: NativeAddon | undefined;
   /** Responses completed by the threads (for max_requests). */
   onRequests(count: number): void;
+  /** A thread started the last request max_requests allows (request-budget.ts). */
+  onBudgetSpent(): void;
   /** Connections that ended (closed by a thread, or cut with a thread that died). */
   onConnectionsClosed(count: number): void;
   /** A thread became able to take a connection (booted, or answered a ping). */
@@ -184,6 +186,7 @@ export class ThreadPool {
       if (closed > 0) this.options.onConnectionsClosed(closed);
     },
     pong: () => this.options.onCapacity(),
+    budgetSpent: () => this.options.onBudgetSpent(),
     stopped: (thread) => {
       this.stoppedThreads.add(thread);
       for (const check of this.stopWaiters) check();

@@ -22,6 +22,7 @@ import {
 import type { MainToThread } from './messages.js';
 import { RelayedSocket } from './relayed-socket.js';
 import type { ReportBatcher } from './report-batcher.js';
+import type { RequestBudget } from './request-budget.js';
 import type { RelayPeer } from './socket-relay.js';
 import type { ThreadSharedState } from './shared-state.js';
 import type { ThreadRuntime } from './thread-runtime.js';
@@ -32,6 +33,8 @@ export class ThreadServer {
   private readonly connections = new Set<HttpConnection>();
   private readonly callbacks: HttpCallbacks;
   private graceful: boolean | undefined;
+  /** max_requests is reached: every connection ends after its current response. */
+  private budgetSpent = false;
   private drained: (() => void) | undefined;
 
   constructor(
@@ -39,7 +42,10 @@ export class ThreadServer {
     private readonly listeners: readonly ListenerInfo[],
     private readonly protocolOptions: HttpProtocolOptions,
     private readonly shared: ThreadSharedState,
+    private readonly budget: RequestBudget,
     private readonly reports: ReportBatcher,
+    /** Tells the main thread (at once, not in the next report). */
+    private readonly onBudgetSpent: () => void,
   ) {
     this.callbacks = this.requestCallbacks();
   }
@@ -109,6 +115,13 @@ export class ThreadServer {
     return new Promise((resolve) => (this.drained = resolve));
   }
 
+  private spendBudget(): void {
+    if (this.budgetSpent) return;
+    this.budgetSpent = true;
+    for (const connection of this.connections) connection.shutdown();
+    this.onBudgetSpent();
+  }
+
   /** The pipeline: `connection` hook (e.g. the PROXY protocol) → TLS → HttpConnection. */
   private async serve(socket: Socket | RelayedSocket, listener: string): Promise<void> {
     const { hooks, tls } = this.runtime;
@@ -129,7 +142,7 @@ export class ThreadServer {
     const connection = new HttpConnection(stream, this.runtime.app.listener, this.protocolOptions, this.callbacks);
     this.connections.add(connection);
     connection.once('close', () => this.connections.delete(connection));
-    if (this.graceful === true) connection.shutdown();
+    if (this.graceful === true || this.budgetSpent) connection.shutdown();
     connection.start();
   }
 
@@ -144,6 +157,10 @@ export class ThreadServer {
     const reportEachRequest = this.runtime.settings.get('max_requests') > 0;
     return {
       onRequest: (req: IncomingMessage, res: ServerResponse) => {
+        // Counted as it starts, as in a worker process: the request that reaches max_requests
+        // is the last this thread starts, and its response (not written yet) says close. The
+        // main thread retires the process once the finished responses it is told of get there.
+        if (this.budget.take()) this.spendBudget();
         // Busy until the response is finished or abandoned, whichever comes first.
         shared.requestStarted();
         let done = false;

@@ -300,6 +300,30 @@ const CASES: readonly MatrixCase[] = [
       }
     },
   },
+  // QUIT straight to a worker whose app blocks the event loop (Gunicorn: "QUIT, INT: quick
+  // shutdown"): the JS handler cannot run, the addon's watchdog ends the process about 1 s
+  // later; the request is cut and the master starts a replacement. gthread's main thread is
+  // never blocked by the app and quits at once.
+  {
+    name: 'QUIT to a worker blocked in the app',
+    async run(t, target) {
+      const running = await boot(t, target, ['--timeout', '60']);
+      const { server, port, dir } = running;
+      const worker = onlyWorker(running);
+      const stuck = outcome(httpGet({ port, path: '/spin', timeoutMs: 30_000 }));
+      const [spin] = await waitForEvents(dir, 'spin', 1);
+      assert.equal(spin!.pid, worker);
+      const sent = performance.now();
+      process.kill(worker, 'SIGQUIT');
+      await waitFor('the blocked worker gone', () => !isAlive(worker), 5000, 20);
+      const elapsed = performance.now() - sent;
+      assert.ok(elapsed < 4000, `gone ${elapsed.toFixed(0)} ms after QUIT (its timeout is 60 s)`);
+      assert.equal(await stuck, 'cut', 'the in-flight request is cut');
+      const after = eventsReply(await httpGet({ port, timeoutMs: 10_000 }));
+      assert.notEqual(after.pid, worker, 'a replacement serves');
+      assert.doesNotMatch(server.output(), /WORKER TIMEOUT/);
+    },
+  },
   // TERM: new connections are refused and the in-flight 1 s request completes, then exit 0.
   // evented/gthread: it runs on a connection that already served a keep-alive response; the
   // draining worker's last response on it says Connection: close and the connection closes.

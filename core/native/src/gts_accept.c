@@ -34,6 +34,11 @@
  *                                              master passes to its workers
  *   boardMap(fd, bytes) -> ArrayBuffer         that memory, mapped shared: workers publish their
  *                                              connection counts in it (see load-board.ts)
+ *   armQuickExit(graceMs)                      from now on a QUIT or INT ends the process
+ *                                              graceMs later even if JavaScript cannot run (a
+ *                                              handler blocking the event loop): a thread of
+ *                                              ours with its own loop watches the two signals
+ *                                              (libuv tells every loop that watches one)
  */
 #define _GNU_SOURCE
 #include <node_api.h>
@@ -44,6 +49,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,6 +475,55 @@ static napi_value js_sockname(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* ------------------------------------------------------------------ quick exit watchdog */
+
+static uv_once_t quick_exit_once = UV_ONCE_INIT;
+static uint64_t quick_exit_grace_ms = 1000;
+static int quick_exit_armed = 0;
+static int quick_exit_error = 0;
+static uv_thread_t quick_exit_thread_id;
+static uv_loop_t quick_exit_loop;
+static uv_timer_t quick_exit_timer;
+static uv_signal_t quick_exit_quit;
+static uv_signal_t quick_exit_int;
+
+static void on_quick_exit_due(uv_timer_t* timer) {
+  /* JavaScript had graceMs to run worker_int and exit, and did not: its loop is blocked. Exit
+   * as the worker's own QUIT handler would (status 0); in-flight requests are cut either way. */
+  _exit(0);
+}
+
+static void on_quick_exit_signal(uv_signal_t* handle, int signum) {
+  if (!uv_is_active((uv_handle_t*)&quick_exit_timer)) uv_timer_start(&quick_exit_timer, on_quick_exit_due, quick_exit_grace_ms, 0);
+}
+
+static void run_quick_exit_loop(void* arg) {
+  uv_run(&quick_exit_loop, UV_RUN_DEFAULT);
+}
+
+static void start_quick_exit_watchdog(void) {
+  int err = uv_loop_init(&quick_exit_loop);
+  if (err == 0) err = uv_timer_init(&quick_exit_loop, &quick_exit_timer);
+  if (err == 0) err = uv_signal_init(&quick_exit_loop, &quick_exit_quit);
+  if (err == 0) err = uv_signal_init(&quick_exit_loop, &quick_exit_int);
+  if (err == 0) err = uv_signal_start(&quick_exit_quit, on_quick_exit_signal, SIGQUIT);
+  if (err == 0) err = uv_signal_start(&quick_exit_int, on_quick_exit_signal, SIGINT);
+  if (err == 0) err = uv_thread_create(&quick_exit_thread_id, run_quick_exit_loop, NULL);
+  quick_exit_error = err;
+}
+
+static napi_value js_arm_quick_exit(napi_env env, napi_callback_info info) {
+  int32_t grace_ms;
+  if (!int_args(env, info, &grace_ms, 1)) return NULL;
+  if (grace_ms < 0) return throw_errno(env, "armQuickExit", EINVAL);
+  /* Only a worker's main thread arms it, once: the grace is set before the thread exists. */
+  if (!quick_exit_armed) quick_exit_grace_ms = (uint64_t)grace_ms;
+  quick_exit_armed = 1;
+  uv_once(&quick_exit_once, start_quick_exit_watchdog);
+  if (quick_exit_error != 0) return throw_errno(env, "armQuickExit", -quick_exit_error);
+  return NULL;
+}
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"create", NULL, js_create, NULL, NULL, NULL, napi_default, NULL},
@@ -486,6 +541,7 @@ static napi_value init(napi_env env, napi_value exports) {
       {"bindUnix", NULL, js_bind_unix, NULL, NULL, NULL, napi_default, NULL},
       {"boardCreate", NULL, js_board_create, NULL, NULL, NULL, napi_default, NULL},
       {"boardMap", NULL, js_board_map, NULL, NULL, NULL, napi_default, NULL},
+      {"armQuickExit", NULL, js_arm_quick_exit, NULL, NULL, NULL, napi_default, NULL},
   };
   if (napi_define_properties(env, exports, sizeof props / sizeof props[0], props) != napi_ok) return NULL;
   return exports;

@@ -50,6 +50,11 @@ function secondsOrNever(seconds: number): number {
 
 /** QUIT/INT: worker_int runs, then the process is gone this soon (Gunicorn sleeps 0.1 s). */
 const QUICK_EXIT_MS = 100;
+/**
+ * After a QUIT or INT, how long JavaScript has to run worker_int and exit before the addon's
+ * watchdog ends the process (its event loop must be blocked).
+ */
+const BLOCKED_QUIT_GRACE_MS = 1000;
 
 /**
  * After taking a connection while ahead of a sibling, stop accepting this long, so that
@@ -424,6 +429,13 @@ export abstract class Worker implements WorkerApi {
     process.on('SIGTERM', () => void this.handleExit());
     process.on('SIGQUIT', () => this.handleQuit());
     process.on('SIGINT', () => this.handleQuit());
+    // Those handlers never run while the app blocks the event loop (a CPU-bound request), and
+    // QUIT/INT must still be quick: the addon's own thread ends the process soon after anyway.
+    try {
+      nativeAddon()?.armQuickExit(BLOCKED_QUIT_GRACE_MS);
+    } catch (err) {
+      this.log.warning('QUIT/INT cannot end a worker whose event loop is blocked: %s', err instanceof Error ? err.message : String(err));
+    }
     process.on('SIGUSR1', () => this.log.reopenFiles());
     process.on('SIGABRT', () => this.handleAbort());
     // Terminal-control signals are the master's business (Gunicorn resets them to default;

@@ -43,6 +43,11 @@ export interface NativeAddon {
   boardCreate(bytes: number): number;
   /** That file mapped shared (MAP_SHARED), as an ArrayBuffer; unmapped when collected. */
   boardMap(fd: number, bytes: number): ArrayBuffer;
+  /**
+   * From now on a QUIT or INT ends the process `graceMs` later (status 0) even if JavaScript
+   * cannot run: a native thread with its own event loop watches the two signals.
+   */
+  armQuickExit(graceMs: number): void;
 }
 
 /** Where node-gyp puts the addon, relative to this file in core/dist/worker/. */

@@ -95,4 +95,27 @@ describe('server hooks', () => {
     assert.ok(has(new RegExp(`^on_exit ${master}$`)));
     assert.equal(lines().at(-1), `on_exit ${master}`, 'on_exit is the last hook');
   });
+
+  it('an async hook that rejects is logged like one that throws; master and worker serve on', async () => {
+    const dir = tempDir();
+    const config = writeFile(
+      dir,
+      'async.conf.mjs',
+      `export async function when_ready() { throw new Error('async when_ready failed'); }
+export async function post_worker_init() { throw new Error('async post_worker_init failed'); }
+export async function pre_request() { throw new Error('async pre_request failed'); }
+`,
+    );
+    const port = await freePort();
+    const server = await startServer(['-c', config, '-w', '1', '-b', `127.0.0.1:${port}`, pidApp(dir)]);
+    const [worker] = childPids(server.pid);
+    await server.waitForLine(/Hook whenReady \(config\) failed[\s\S]*async when_ready failed/, 10_000);
+    await server.waitForLine(/Hook postWorkerInit \(config\) failed[\s\S]*async post_worker_init failed/, 10_000);
+    for (let i = 0; i < 3; i++) assert.equal((await httpGet({ port })).status, 200);
+    await server.waitForLine(/Hook preRequest \(config\) failed[\s\S]*async pre_request failed/, 10_000);
+    assert.ok(isAlive(server.pid), 'the master is alive');
+    assert.deepEqual(childPids(server.pid), [worker], 'the same worker serves: none crashed');
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+  });
 });

@@ -101,7 +101,8 @@ interface InterceptableHook {
 }
 
 /**
- * Make every synchronous hook survive a throwing tap: the error is logged with the hook and tap
+ * Make every synchronous hook survive a throwing tap, or one returning a promise that rejects (an
+ * async config function, which the hook does not wait for): the error is logged with the hook and tap
  * names and the remaining taps still run. Async hooks are left as they are: their callers
  * decide (a failed `connection` tap drops that connection).
  */
@@ -114,7 +115,15 @@ export function guardSyncHooks(hooks: Readonly<Record<string, unknown>>, log: ()
         const original = tap.fn;
         tap.fn = (...args: unknown[]) => {
           try {
-            return original(...args);
+            const result = original(...args);
+            // An async function (a config file's `async function when_ready`): a sync hook
+            // does not wait for it, and its rejection must not become an unhandled one,
+            // which would take the process down (the master with its workers orphaned).
+            if (result !== null && typeof result === 'object' && typeof (result as PromiseLike<unknown>).then === 'function') {
+              (result as PromiseLike<unknown>).then(undefined, (err: unknown) => log().exception(err, 'Hook %s (%s) failed', hookName, tap.name));
+              return undefined;
+            }
+            return result;
           } catch (err) {
             log().exception(err, 'Hook %s (%s) failed', hookName, tap.name);
             return undefined;

@@ -30,6 +30,27 @@ function ipv6Available(): boolean {
 }
 
 describe('listening sockets', () => {
+  it('HUP with a changed bind keeps the addresses still listed, binds the new ones and closes the rest', async () => {
+    const dir = tempDir();
+    const [a, b, c] = [await freePort(), await freePort(), await freePort()];
+    const config = `${dir}/bind.conf.mjs`;
+    writeFileSync(config, `export const bind = ['127.0.0.1:${a}', '127.0.0.1:${b}'];\n`);
+    const server = await startServer(['-c', config, '-w', '1', pidApp(dir)]);
+    for (const port of [a, b]) assert.equal((await httpGet({ port })).status, 200);
+    const mark = server.output().length;
+    writeFileSync(config, `export const bind = ['127.0.0.1:${a}', '127.0.0.1:${c}'];\n`);
+    server.signal('SIGHUP');
+    const listening = await server.waitForLine(/Listening at: (\S+)/, 10_000, mark);
+    assert.equal(listening[1], `http://127.0.0.1:${a},http://127.0.0.1:${c}`);
+    assert.doesNotMatch(server.output().slice(mark), /Keeping the current sockets|EADDRINUSE/);
+    for (const port of [a, c]) {
+      await waitFor(`port ${port} served after the HUP`, async () => (await httpGet({ port }).catch(() => ({ status: 0 }))).status === 200, 10_000, 50);
+    }
+    await waitFor(`port ${b} closed`, async () => (await httpGet({ port: b, timeoutMs: 1000 }).then(() => 'open', (err: NodeJS.ErrnoException) => err.code)) === 'ECONNREFUSED', 10_000, 100);
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+  });
+
   it('binds several addresses (HOST:PORT, HOST:PORT, [::1]:PORT) and every worker serves on all', async () => {
     const app = pidApp();
     const [a, b] = [await freePort(), await freePort()];

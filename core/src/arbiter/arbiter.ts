@@ -580,13 +580,13 @@ export class Arbiter implements ArbiterApi {
   private async rebind(): Promise<void> {
     let fresh: Listener[];
     try {
-      fresh = await createListeners(this.settings, { systemdFds: [], inheritedFds: [] });
+      fresh = await createListeners(this.settings, { systemdFds: [], inheritedFds: [] }, this.listeners);
     } catch (err) {
       this.log.error('Keeping the current sockets: %s', describeError(err));
       return;
     }
     const keptPaths = new Set(fresh.map((l) => l.path).filter((p) => p !== undefined));
-    for (const old of this.listeners) old.close(old.path !== undefined && !keptPaths.has(old.path));
+    for (const old of this.listeners) if (!fresh.includes(old)) old.close(old.path !== undefined && !keptPaths.has(old.path));
     this.listeners = fresh;
     this.log.info('Listening at: %s', fresh.map(String).join(','));
   }

@@ -99,9 +99,11 @@ export function takeSocketSources(env: NodeJS.ProcessEnv): SocketSources {
 
 /**
  * Bind every configured address (or adopt the passed fds) and put each in LISTEN state.
- * On any failure, sockets already bound are closed and GTS_ERR_BIND names the address.
+ * An address that one of `current` (a HUP's old listeners) already holds keeps that socket:
+ * binding it again would fail with EADDRINUSE. On any failure, sockets bound here are closed
+ * (not the kept ones) and GTS_ERR_BIND names the address.
  */
-export async function createListeners(settings: Settings, sources: SocketSources): Promise<Listener[]> {
+export async function createListeners(settings: Settings, sources: SocketSources, current: readonly Listener[] = []): Promise<Listener[]> {
   const listeners: Listener[] = [];
   try {
     const binds = settings.get('bind');
@@ -112,7 +114,7 @@ export async function createListeners(settings: Settings, sources: SocketSources
       // As Gunicorn: passed-in sockets replace the configured addresses.
       if (passed.length === 0) for (const address of binds.filter((b) => !b.startsWith('fd://'))) listeners.push(await bindAddress(address, settings));
     } else {
-      for (const address of binds) listeners.push(await bindAddress(address, settings));
+      for (const address of binds) listeners.push(current.find((l) => l.address === address) ?? (await bindAddress(address, settings)));
     }
     const backlog = settings.get('backlog');
     const addon = nativeAddon();
@@ -127,7 +129,7 @@ export async function createListeners(settings: Settings, sources: SocketSources
     }
     return listeners;
   } catch (err) {
-    for (const listener of listeners) listener.close(false);
+    for (const listener of listeners) if (!current.includes(listener)) listener.close(false);
     throw err;
   }
 }

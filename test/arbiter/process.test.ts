@@ -3,7 +3,8 @@
  * --reload with --preload refused, worker_tmp_dir accepted, worker_semi_space's node flag.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import {
   childPids,
@@ -116,6 +117,28 @@ describe('process mechanics', () => {
     assert.match(procStatus(worker!, 'Uid') ?? '', /^65534\s/);
     assert.match(procStatus(worker!, 'Gid') ?? '', /^65534\s/);
     assert.match(procStatus(server.pid, 'Uid') ?? '', /^0\s/);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
+  it('-u/-g with log files: the files are the workers\' user\'s, so USR1 reopens them in the workers too', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root');
+    const dir = tempDir();
+    chmodSync(dir, 0o755);
+    const app = writeFile(dir, 'app.mjs', PID_APP_SOURCE);
+    chmodSync(app, 0o644);
+    const access = join(dir, 'access.log');
+    const port = await freePort();
+    const server = await startServer(['-u', 'nobody', '-g', 'nogroup', '--access-logfile', access, '-b', `127.0.0.1:${port}`, `${app}:app`]);
+    assert.equal(statSync(access).uid, 65534, 'the access log belongs to the workers\' user');
+    const [worker] = childPids(server.pid);
+    renameSync(access, `${access}.1`);
+    server.signal('SIGUSR1');
+    await waitFor('a new access log with the next request', async () => {
+      await httpGet({ port, path: '/after-usr1' });
+      return existsSync(access) && readFileSync(access, 'utf8').includes('/after-usr1');
+    }, 10_000, 100);
+    assert.deepEqual(childPids(server.pid), [worker], 'the worker reopened its log and lives on');
     server.signal('SIGQUIT');
     await server.waitExit(5000);
   });

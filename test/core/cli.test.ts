@@ -71,6 +71,19 @@ describe('gunicorn-ts command line', () => {
     });
   }
 
+  for (const [args, message] of [
+    [['--error-logfile', '.'], /errorlog \(--error-logfile\): cannot write to \.: EISDIR/],
+    [['--access-logfile', '.'], /accesslog \(--access-logfile\): cannot write to \.: EISDIR/],
+    [['--log-config', 'missing.json'], /logconfig \(--log-config\): missing\.json: ENOENT/],
+  ] as const) {
+    test(`${args.join(' ')} stops the start with one line naming the setting`, () => {
+      const r = run([...args, '-b', '127.0.0.1:0', 'app.mjs:app']);
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, message);
+      assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+
   test('an unknown worker class is reported once, with its code, when the error log is stderr', () => {
     const r = run(['-k', 'nosuch', '-b', '127.0.0.1:0', 'app.mjs:app']);
     assert.equal(r.status, 1);

@@ -5,10 +5,12 @@
  * buffered through its own sonic-boom destination, one preformatted line per request. Both
  * reopen on USR1 (reopenFiles), for logrotate.
  */
-import { readFileSync } from 'node:fs';
+import { chownSync, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { format } from 'node:util';
 import pino, { type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
 import { inject, injectable, TOKENS } from '../container.js';
+import { gtsError } from '../errors.js';
 import { compileAccessLogFormat, type AccessLogInfo } from '../http/access-log.js';
 import type { Settings } from '../settings/settings.js';
 import type { Logger, LogLevel } from './logger.js';
@@ -33,9 +35,36 @@ export function formatLogDate(date: Date): string {
   );
 }
 
-/** Open a log target: "-" is stderr, anything else a file (created, appended to). */
-function openDestination(target: string, sync: boolean): SonicBoom {
-  return target === '-' ? pino.destination({ dest: 2, sync }) : pino.destination({ dest: target, sync, mkdir: true, append: true });
+/**
+ * Open a log target: "-" is stderr, anything else a file (created, appended to). The file is
+ * opened once here, synchronously, so that a path that cannot be a log (a directory, no
+ * permission) stops the start with one line naming the setting. Started as root with -u/-g,
+ * the file is given to that user, as Gunicorn does, so that workers can reopen it on USR1. A
+ * later write or reopen error is reported on stderr, never an unhandled 'error' event.
+ */
+function openDestination(target: string, sync: boolean, setting: string, settings: Settings): SonicBoom {
+  if (target === '-') return pino.destination({ dest: 2, sync });
+  try {
+    mkdirSync(dirname(target), { recursive: true });
+    closeSync(openSync(target, 'a'));
+  } catch (err) {
+    throw gtsError('GTS_ERR_INVALID_SETTING', setting, `cannot write to ${target}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  giveToWorkerUser(target, settings);
+  const destination = pino.destination({ dest: target, sync, append: true });
+  destination.on('error', (err: Error) => process.stderr.write(`gunicorn-ts: log file ${target}: ${err.message}\n`));
+  return destination;
+}
+
+function giveToWorkerUser(path: string, settings: Settings): void {
+  const uid = settings.get('user');
+  const gid = settings.get('group');
+  if ((uid === null && gid === null) || process.getuid?.() !== 0) return;
+  try {
+    chownSync(path, uid ?? -1, gid ?? -1);
+  } catch {
+    // /dev/null and the like: nothing to give.
+  }
 }
 
 @injectable()
@@ -51,7 +80,7 @@ export class GLogger implements Logger {
 
   setup(): void {
     const errorlog = this.settings.get('errorlog');
-    this.errorDestination = openDestination(errorlog, true);
+    this.errorDestination = openDestination(errorlog, true, 'errorlog (--error-logfile)', this.settings);
     const destination = this.errorDestination;
     const lineStream: DestinationStream = {
       write: (json: string) => {
@@ -69,7 +98,7 @@ export class GLogger implements Logger {
     );
     const accesslog = this.settings.get('accesslog');
     if (accesslog !== null) {
-      this.accessDestination = openDestination(accesslog, false);
+      this.accessDestination = openDestination(accesslog, false, 'accesslog (--access-logfile)', this.settings);
       this.formatAccess = compileAccessLogFormat(this.settings.get('access_log_format'));
     }
   }
@@ -77,7 +106,11 @@ export class GLogger implements Logger {
   private pinoOptionsFromLogConfig(): LoggerOptions<'warning' | 'critical'> {
     const path = this.settings.get('logconfig');
     if (path === null) return {};
-    return JSON.parse(readFileSync(path, 'utf8')) as LoggerOptions<'warning' | 'critical'>;
+    try {
+      return JSON.parse(readFileSync(path, 'utf8')) as LoggerOptions<'warning' | 'critical'>;
+    } catch (err) {
+      throw gtsError('GTS_ERR_INVALID_SETTING', 'logconfig (--log-config)', `${path}: ${err instanceof Error ? err.message : String(err)}`);
+    }
   }
 
   /** pino hands us its JSON line; we print it in Gunicorn's shape. */

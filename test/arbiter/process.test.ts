@@ -104,6 +104,22 @@ describe('process mechanics', () => {
     await server.waitExit(5000);
   });
 
+  it('a relative --chdir means the same directory at start and on every HUP', async () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, 'sub'));
+    writeFile(join(dir, 'sub'), 'app.mjs', PID_APP_SOURCE);
+    const port = await freePort();
+    const server = await startServer(['--chdir', 'sub', '-b', `127.0.0.1:${port}`, 'app.mjs:app'], { cwd: dir });
+    const [first] = childPids(server.pid);
+    assert.equal((await httpGet({ port })).status, 200);
+    server.signal('SIGHUP');
+    await waitFor('a new worker after the HUP', () => childPids(server.pid).some((pid) => pid !== first), 10_000);
+    assert.equal((await httpGet({ port })).status, 200);
+    assert.doesNotMatch(server.output(), /Reload failed|Could not spawn/);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
   it('-u/-g: workers drop privileges, the master keeps them', async (t) => {
     if (process.getuid?.() !== 0) return t.skip('needs root');
     const dir = tempDir();

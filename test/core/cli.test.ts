@@ -51,6 +51,8 @@ describe('gunicorn-ts command line', () => {
     [['--no-such-flag', 'app.mjs:app'], /unknown option '--no-such-flag'/],
     [['--paste', 'x.ini', 'app.mjs:app'], /paste .*not supported.*Python format/],
     [[], /No application module specified/],
+    [['--worker-tmp-dir', 'no-such-dir', 'app.mjs:app'], /worker_tmp_dir \(--worker-tmp-dir\): "no-such-dir" does not exist/],
+    [['--chdir', 'no-such-dir', 'app.mjs:app'], /chdir \(--chdir\): "no-such-dir" does not exist/],
   ];
   for (const [args, message] of usageErrors) {
     test(`${args.join(' ') || '(no arguments)'} exits 2 with one clear line`, () => {

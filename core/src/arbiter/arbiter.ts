@@ -420,6 +420,7 @@ export class Arbiter implements ArbiterApi {
     const typed: WorkerToMaster = message;
     switch (typed.type) {
       case 'heartbeat':
+        if (typed.busyForMs !== undefined && typed.busyForMs > 0) worker.lastBeat -= typed.busyForMs;
         return;
       case 'ready':
         worker.ready = true;
@@ -529,8 +530,12 @@ export class Arbiter implements ArbiterApi {
     this.log.info('Hang up: %s', this.masterName);
     let settings: Settings;
     try {
+      // Relative paths on the command line (--chdir sub) mean what they meant at start, not
+      // relative to the directory the master has since changed into.
+      process.chdir(this.startCwd);
       settings = await loadConfig(this.invocation);
     } catch (err) {
+      this.applyChdir();
       this.log.error('Reload failed, keeping the current configuration: %s', describeError(err));
       return;
     }

@@ -41,6 +41,11 @@ export interface ReadyMessage {
 /** worker → master: alive and its event loop turns (Gunicorn's WorkerTmp.notify). */
 export interface HeartbeatMessage {
   readonly type: 'heartbeat';
+  /**
+   * A sync worker's one request has been running this long: its silence counts from the
+   * request's start, as a Gunicorn sync worker's does (it cannot notify while it handles one).
+   */
+  readonly busyForMs?: number;
 }
 
 /**

@@ -203,7 +203,7 @@ export const SETTINGS = [
     name: 'timeout', section: 'Worker Processes', flags: ['-t', '--timeout'], metavar: 'INT',
     validate: v.nonNegativeInt, default: () => 30,
     desc: 'Workers silent for more than this many seconds are killed and restarted. 0 disables the check.',
-    nodeNote: 'A worker is silent when its event loop stops turning (a blocked handler) or it stops heart-beating; it gets SIGABRT, then SIGKILL.',
+    nodeNote: 'A worker is silent when its event loop stops turning (a blocked handler) or it stops heart-beating; a sync worker also when its one request has run longer than this, as in Gunicorn. It gets SIGABRT, then SIGKILL.',
   }),
   setting({
     name: 'graceful_timeout', section: 'Worker Processes', flags: ['--graceful-timeout'], metavar: 'INT',
@@ -279,7 +279,7 @@ export const SETTINGS = [
   }),
   setting({
     name: 'chdir', section: 'Server Mechanics', flags: ['--chdir'], metavar: 'DIR',
-    validate: v.nonEmptyStr, default: () => process.cwd(), defaultDoc: 'the current directory',
+    validate: v.existingDir, default: () => process.cwd(), defaultDoc: 'the current directory',
     desc: 'Chdir to specified directory before apps loading.',
   }),
   setting({
@@ -299,7 +299,7 @@ export const SETTINGS = [
   }),
   setting({
     name: 'worker_tmp_dir', section: 'Server Mechanics', flags: ['--worker-tmp-dir'], metavar: 'DIR',
-    validate: v.optionalStr, default: () => null,
+    validate: v.optionalExistingDir, default: () => null,
     desc: 'A directory to use for the worker heartbeat temporary file.',
     nodeNote: 'Workers heart-beat over their IPC channel, so no file is written; the directory is checked to exist and otherwise unused.',
   }),

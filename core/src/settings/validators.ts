@@ -4,7 +4,8 @@
  * The registry adds the setting's name and flags to the reason, so reasons never repeat them.
  */
 import { isIP } from 'node:net';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
 
 export class SettingValueError extends Error {
   override name = 'SettingValueError';
@@ -60,6 +61,34 @@ export function nonEmptyStr(raw: unknown): string {
 export function optionalStr(raw: unknown): string | null {
   if (raw === null || raw === undefined) return null;
   return toStr(raw);
+}
+
+/**
+ * A directory that exists (chdir), made absolute: the master changes into it, then spawns
+ * workers there, and each worker reads the settings again from inside it.
+ */
+export function existingDir(raw: unknown): string {
+  const path = resolvePath(nonEmptyStr(raw));
+  checkDirectory(path, raw);
+  return path;
+}
+
+/** A directory that exists (worker_tmp_dir), or null. */
+export function optionalExistingDir(raw: unknown): string | null {
+  const path = optionalStr(raw);
+  if (path === null) return null;
+  checkDirectory(path, raw);
+  return path;
+}
+
+function checkDirectory(path: string, raw: unknown): void {
+  let isDirectory = false;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch {
+    throw new SettingValueError(`${show(raw)} does not exist`);
+  }
+  if (!isDirectory) throw new SettingValueError(`${show(raw)} is not a directory`);
 }
 
 /** A list given either as an array (config file) or as one comma-separated string. */

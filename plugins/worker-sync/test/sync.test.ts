@@ -10,6 +10,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import {
+  childPids,
   cleanup,
   eventsApp,
   eventsReply,
@@ -69,6 +70,24 @@ describe('sync worker', () => {
       const gap = done[i]! - done[i - 1]!;
       assert.ok(gap >= ms * 0.85, `request ${i + 1} finished ${gap.toFixed(0)} ms after request ${i}: they ran one at a time`);
     }
+  });
+
+  it('timeout is the length of a request, as Gunicorn\'s sync: one awaiting I/O past it gets its worker killed', async (t) => {
+    const dir = tempDir();
+    const server = await startServer(['-k', 'sync', '-w', '1', '--timeout', '2', '-b', '127.0.0.1:0', eventsApp(dir)], { cwd: dir });
+    t.after(() => stopServer(server));
+    const port = listeningPort(server);
+    // Shorter than the timeout: served, nobody killed.
+    assert.equal((await httpGet({ port, path: '/sleep?ms=1000', timeoutMs: 5000 })).status, 200);
+    const [first] = childPids(server.pid);
+    const mark = server.output().length;
+    const started = performance.now();
+    const outcome = await httpGet({ port, path: '/sleep?ms=8000', timeoutMs: 10_000 }).then(() => 'answered', () => 'cut');
+    const elapsed = performance.now() - started;
+    assert.equal(outcome, 'cut', 'the worker died with the request');
+    assert.ok(elapsed < 6000, `killed ${elapsed.toFixed(0)} ms into a request (timeout 2 s)`);
+    assert.match(server.output().slice(mark), new RegExp(`WORKER TIMEOUT \\(pid:${first}\\)`));
+    assert.equal((await httpGet({ port, timeoutMs: 10_000 })).status, 200, 'a replacement serves');
   });
 
   it('the pure-JS fallback (no addon) serves keep-alive and close requests', async () => {

@@ -56,6 +56,22 @@ function openDestination(target: string, sync: boolean, setting: string, setting
   return destination;
 }
 
+/**
+ * USR1 after logrotate moved the file away. The master (before it signals its workers) creates
+ * the new file and, started as root with -u/-g, gives it to the workers' user: a worker could
+ * neither create it in a directory of root's nor open one root created.
+ */
+function reopenDestination(destination: SonicBoom | undefined, target: string, settings: Settings): void {
+  if (destination === undefined) return;
+  try {
+    closeSync(openSync(target, 'a'));
+    giveToWorkerUser(target, settings);
+  } catch {
+    // A worker without the right to create it: the master has, or the reopen reports why.
+  }
+  destination.reopen();
+}
+
 function giveToWorkerUser(path: string, settings: Settings): void {
   const uid = settings.get('user');
   const gid = settings.get('group');
@@ -161,8 +177,10 @@ export class GLogger implements Logger {
   }
 
   reopenFiles(): void {
-    if (this.settings.get('errorlog') !== '-') this.errorDestination?.reopen();
-    if (this.settings.get('accesslog') !== '-') this.accessDestination?.reopen();
+    const errorlog = this.settings.get('errorlog');
+    const accesslog = this.settings.get('accesslog');
+    if (errorlog !== '-') reopenDestination(this.errorDestination, errorlog, this.settings);
+    if (accesslog !== null && accesslog !== '-') reopenDestination(this.accessDestination, accesslog, this.settings);
   }
 
   async close(): Promise<void> {

@@ -34,6 +34,15 @@ function sessionId(pid: number): number {
   return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[3]);
 }
 
+/** For the -u nobody cases: an app in a directory (of root's) that nobody can read. */
+function appReadableByNobody(): { dir: string; app: string } {
+  const dir = tempDir();
+  chmodSync(dir, 0o755);
+  const app = writeFile(dir, 'app.mjs', PID_APP_SOURCE);
+  chmodSync(app, 0o644);
+  return { dir, app };
+}
+
 describe('process mechanics', () => {
   it('--pid writes the master pid atomically, refuses a second master, and is removed on exit', async () => {
     const dir = tempDir();
@@ -122,10 +131,7 @@ describe('process mechanics', () => {
 
   it('-u/-g: workers drop privileges, the master keeps them', async (t) => {
     if (process.getuid?.() !== 0) return t.skip('needs root');
-    const dir = tempDir();
-    chmodSync(dir, 0o755);
-    const app = writeFile(dir, 'app.mjs', PID_APP_SOURCE);
-    chmodSync(app, 0o644);
+    const { app } = appReadableByNobody();
     const port = await freePort();
     const server = await startServer(['-u', 'nobody', '-g', 'nogroup', '-b', `127.0.0.1:${port}`, `${app}:app`]);
     assert.equal((await httpGet({ port })).status, 200);
@@ -139,10 +145,7 @@ describe('process mechanics', () => {
 
   it('-u/-g with log files: the files are the workers\' user\'s, so USR1 reopens them in the workers too', async (t) => {
     if (process.getuid?.() !== 0) return t.skip('needs root');
-    const dir = tempDir();
-    chmodSync(dir, 0o755);
-    const app = writeFile(dir, 'app.mjs', PID_APP_SOURCE);
-    chmodSync(app, 0o644);
+    const { dir, app } = appReadableByNobody();
     const access = join(dir, 'access.log');
     const port = await freePort();
     const server = await startServer(['-u', 'nobody', '-g', 'nogroup', '--access-logfile', access, '-b', `127.0.0.1:${port}`, `${app}:app`]);

@@ -16,7 +16,7 @@ export type AppThreadState = 'booting' | 'ready' | 'stopping' | 'gone';
 export interface AppThreadEvents {
   ready(thread: AppThread, message: Extract<ThreadToMain, { type: 'ready' }>): void;
   bootFailed(thread: AppThread, message: Extract<ThreadToMain, { type: 'boot-failed' }>): void;
-  report(thread: AppThread, closed: number, requests: number): void;
+  report(thread: AppThread, closed: number): void;
   /** The thread answered a ping: its event loop is free now. */
   pong(thread: AppThread): void;
   /** The thread started the last request max_requests allows. */
@@ -157,7 +157,7 @@ export class AppThread {
       case 'report':
         this.closed += message.closed;
         this.forgetAdopted();
-        this.events.report(this, message.closed, message.requests);
+        this.events.report(this, message.closed);
         break;
       case 'pong':
         this.pingOutstanding = false;

@@ -81,9 +81,6 @@ export class GthreadWorker extends Worker {
       timeoutMs: this.settings.get('timeout') * 1000,
       log: this.log,
       addon: this.addon,
-      onRequests: (count) => {
-        for (let i = 0; i < count; i++) this.countRequest();
-      },
       // Before the response that says close reaches its client, which would reconnect here.
       onBudgetSpent: () => this.retire(),
       onConnectionsClosed: (count) => {
@@ -136,7 +133,7 @@ export class GthreadWorker extends Worker {
    * Ready while under the connection limit and while some thread can start on a new connection
    * at once. When every thread is busy, new connections wait in the kernel queue for a sibling
    * process, and the threads are pinged: the first whose event loop is free (its requests only
-   * wait on I/O) answers, and accepting resumes. A thread's report of finished requests, or a
+   * wait on I/O) answers, and accepting resumes. A thread's report of closed connections, or a
    * new thread, resumes it too.
    */
   protected override readyForConnection(): boolean {
@@ -164,11 +161,12 @@ export class GthreadWorker extends Worker {
   }
 
   /**
-   * Without max_requests the threads report no request (see ThreadServer): their shared counts
-   * tell. With it, requests count as they start, as in a worker process (the budget's count).
+   * The threads send no message per request (see ThreadServer). With max_requests, requests
+   * count as they start, as in a worker process (the budget's count); without, the responses
+   * the threads' shared counters show.
    */
   override get requestCount(): number {
-    if (this.maxRequests !== Infinity && this.budget !== undefined) return Math.max(super.requestCount, this.budget.started());
+    if (this.maxRequests !== Infinity && this.budget !== undefined) return this.budget.started();
     return this.pool !== undefined ? this.pool.requestsServed() : super.requestCount;
   }
 

@@ -53,7 +53,7 @@ export type ThreadToMain =
   /** The thread could not boot; `code` is the GtsError code, when it was one (e.g. GTS_ERR_APP_LOAD). */
   | { readonly type: 'boot-failed'; readonly message: string; readonly code: string | undefined }
   /** Since the last report: connections closed and responses completed. Sent at most once per loop turn. */
-  | { readonly type: 'report'; readonly closed: number; readonly requests: number }
+  | { readonly type: 'report'; readonly closed: number }
   /** The answer to 'ping': the thread's event loop turned since it was asked. */
   | { readonly type: 'pong' }
   /** The thread started the last request max_requests allows: stop accepting now. */

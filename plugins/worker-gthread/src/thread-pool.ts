@@ -16,8 +16,6 @@ export interface ThreadPoolOptions {
   readonly log: Logger;
   /** Undefined when the addon is not built: connections arrive as sockets and are relayed. */
   readonly addon: NativeAddon | undefined;
-  /** Responses completed by the threads (for max_requests). */
-  onRequests(count: number): void;
   /** A thread started the last request max_requests allows (request-budget.ts). */
   onBudgetSpent(): void;
   /** Connections that ended (closed by a thread, or cut with a thread that died). */
@@ -181,8 +179,7 @@ export class ThreadPool {
       this.options.log.error('App thread %s failed to boot: %s', thread.index, message.message);
       void thread.terminate().then(() => setTimeout(() => this.respawn(thread), REBOOT_DELAY_MS));
     },
-    report: (_thread, closed, requests) => {
-      if (requests > 0) this.options.onRequests(requests);
+    report: (_thread, closed) => {
       if (closed > 0) this.options.onConnectionsClosed(closed);
     },
     pong: () => this.options.onCapacity(),

@@ -24,12 +24,11 @@ export async function checkConfig(settings: Settings): Promise<CheckReport> {
   const resolver = PluginResolver.forSettings(settings);
   const logger = await createLogger(settings, resolver, container);
   await logger.close();
-  const workerSpec = settings.effectiveWorkerClass();
   const worker = await resolveWorkerClass(settings, resolver);
   expectClass(worker, 'worker', ['run']);
   const plugins = await loadPlugins(settings, resolver, container);
   const appSpec = settings.get('app');
   if (appSpec === null) throw gtsError('GTS_ERR_USAGE', 'No application module specified.');
   const app = await loadApp(appSpec, { cwd: settings.get('chdir'), searchPaths: appSearchPaths(settings) });
-  return { workerClass: `${workerSpec} (${worker.from})`, plugins: plugins.map((p) => p.name), app: app.description };
+  return { workerClass: `${worker.spec} (${worker.from})`, plugins: plugins.map((p) => p.name), app: app.description };
 }

@@ -46,11 +46,10 @@ function openDestination(target: string, sync: boolean, setting: string, setting
   if (target === '-') return pino.destination({ dest: 2, sync });
   try {
     mkdirSync(dirname(target), { recursive: true });
-    closeSync(openSync(target, 'a'));
+    createForWorkers(target, settings);
   } catch (err) {
     throw gtsError('GTS_ERR_INVALID_SETTING', setting, `cannot write to ${target}: ${err instanceof Error ? err.message : String(err)}`);
   }
-  giveToWorkerUser(target, settings);
   const destination = pino.destination({ dest: target, sync, append: true });
   destination.on('error', (err: Error) => process.stderr.write(`gunicorn-ts: log file ${target}: ${err.message}\n`));
   return destination;
@@ -64,15 +63,16 @@ function openDestination(target: string, sync: boolean, setting: string, setting
 function reopenDestination(destination: SonicBoom | undefined, target: string, settings: Settings): void {
   if (destination === undefined) return;
   try {
-    closeSync(openSync(target, 'a'));
-    giveToWorkerUser(target, settings);
+    createForWorkers(target, settings);
   } catch {
     // A worker without the right to create it: the master has, or the reopen reports why.
   }
   destination.reopen();
 }
 
-function giveToWorkerUser(path: string, settings: Settings): void {
+/** Create the file if missing (throws if it cannot be written) and, as root with -u/-g, give it to that user. */
+function createForWorkers(path: string, settings: Settings): void {
+  closeSync(openSync(path, 'a'));
   const uid = settings.get('user');
   const gid = settings.get('group');
   if ((uid === null && gid === null) || process.getuid?.() !== 0) return;

@@ -25,7 +25,7 @@ export {
   type WorkerInfo,
   type ConnectionContext,
 } from './hooks/hooks.js';
-export { tapArbiterConfigHooks, tapWorkerConfigHooks, ARBITER_HOOK_BINDINGS, WORKER_HOOK_BINDINGS } from './hooks/config-hooks.js';
+export { tapArbiterConfigHooks, tapWorkerConfigHooks, defaultPreRequest, ARBITER_HOOK_BINDINGS, WORKER_HOOK_BINDINGS } from './hooks/config-hooks.js';
 
 export type { GtsPlugin, PluginContext, ArbiterPluginContext, WorkerPluginContext, PluginMeta } from './plugins/plugin.js';
 export { PluginResolver, expectClass, CORE_VERSION, type ResolvedPlugin } from './plugins/resolver.js';

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, it } from 'node:test';
-import { childPids, cleanup, freePort, httpGet, isAlive, pidApp, sleep, startServer, tempDir, track, waitFor, writeFile } from '../support/index.js';
+import { childPids, cleanup, freePort, httpGet, isAlive, pidApp, sleep, startServer, stopServer, tempDir, track, waitFor, writeFile } from '../support/index.js';
 
 after(cleanup);
 
@@ -118,4 +118,24 @@ export async function pre_request() { throw new Error('async pre_request failed'
     server.signal('SIGTERM');
     assert.equal(await server.waitExit(10_000), 0);
   });
+});
+
+describe('the default pre_request', () => {
+  for (const workerClass of ['sync', 'gthread']) {
+    it(`logs "METHOD PATH" at debug level, and a config pre_request replaces it (${workerClass})`, async () => {
+      const dir = tempDir();
+      const port = await freePort();
+      const debug = await startServer(['-k', workerClass, '--threads', '2', '--log-level', 'debug', '-w', '1', '-b', `127.0.0.1:${port}`, pidApp(dir)]);
+      assert.equal((await httpGet({ port, path: '/default/line?q=1' })).status, 200);
+      await debug.waitForLine(/\[DEBUG\] GET \/default\/line\n/, 5000);
+      await stopServer(debug);
+
+      const config = writeFile(dir, 'pre.conf.mjs', `export const pre_request = () => {};\n`);
+      const replaced = await startServer(['-c', config, '-k', workerClass, '--threads', '2', '--log-level', 'debug', '-w', '1', '-b', `127.0.0.1:${port}`, pidApp(dir)]);
+      assert.equal((await httpGet({ port, path: '/replaced' })).status, 200);
+      await sleep(300);
+      assert.doesNotMatch(replaced.output(), /GET \/replaced/);
+      await stopServer(replaced);
+    });
+  }
 });

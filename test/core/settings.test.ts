@@ -60,6 +60,10 @@ describe('settings registry', () => {
     ['on_starting', 'not a function', /not a function/],
     ['statsd_host', 'nohostport', /not HOST:PORT/],
     ['syslog_addr', 'ftp://x', /not unix:\/\/PATH/],
+    ['daemon', 'yes', /"yes" is not a boolean \(true or false\)/],
+    ['preload_app', 1, /1 is not a boolean/],
+    ['user', '99999999999', /99999999999 is not a valid user id \(0 to 4294967294\)/],
+    ['group', 4294967295, /4294967295 is not a valid group id/],
   ];
   for (const [name, raw, reason] of invalid) {
     test(`rejects ${name}=${JSON.stringify(raw)} with a reason`, () => {
@@ -72,6 +76,14 @@ describe('settings registry', () => {
       });
     });
   }
+
+  test('booleans are true or false, or those words in any case, as Gunicorn\'s validate_bool', () => {
+    const settings = Settings.withDefaults();
+    for (const [raw, value] of [[true, true], ['True', true], [' false ', false], [false, false]] as const) {
+      settings.set('daemon', raw, 'cli');
+      assert.equal(settings.get('daemon'), value, String(raw));
+    }
+  });
 
   test('accepts every bind form of the reference', () => {
     const settings = Settings.withDefaults();

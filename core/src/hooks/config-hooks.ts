@@ -4,6 +4,8 @@
  * server hooks is, and in which process it runs.
  */
 import type { SettingName } from '../settings/definitions.js';
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from '../logging/logger.js';
 import type { Settings } from '../settings/settings.js';
 import type { ArbiterHooks, WorkerHooks } from './hooks.js';
 
@@ -50,4 +52,13 @@ export function tapArbiterConfigHooks(hooks: ArbiterHooks, settings: Settings): 
 
 export function tapWorkerConfigHooks(hooks: WorkerHooks, settings: Settings): void {
   tapAll(hooks, WORKER_HOOK_BINDINGS, settings);
+}
+
+/**
+ * Gunicorn's default pre_request logs "METHOD PATH" at debug level, and a config pre_request
+ * replaces it. Null when it would log nothing, so workers pay nothing per request at info.
+ */
+export function defaultPreRequest(settings: Settings, log: Logger): ((req: IncomingMessage) => void) | null {
+  if (settings.get('pre_request') !== null || settings.get('loglevel') !== 'debug') return null;
+  return (req) => log.debug('%s %s', req.method, (req.url ?? '').split('?', 1)[0]);
 }

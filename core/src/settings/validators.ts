@@ -13,12 +13,13 @@ export class SettingValueError extends Error {
 
 const show = (raw: unknown): string => (typeof raw === 'string' ? JSON.stringify(raw) : String(raw));
 
+/** As Gunicorn's validate_bool: a boolean, or the string "true" or "false" in any case. */
 export function toBool(raw: unknown): boolean {
   if (typeof raw === 'boolean') return raw;
   if (typeof raw === 'string') {
     const lower = raw.trim().toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(lower)) return true;
-    if (['false', '0', 'no', 'off'].includes(lower)) return false;
+    if (lower === 'true') return true;
+    if (lower === 'false') return false;
   }
   throw new SettingValueError(`${show(raw)} is not a boolean (true or false)`);
 }
@@ -183,9 +184,16 @@ export function groupId(raw: unknown): number | null {
   return accountId(raw, '/etc/group', 'group');
 }
 
+const MAX_ACCOUNT_ID = 0xffff_fffe;
+
 function accountId(raw: unknown, database: '/etc/passwd' | '/etc/group', what: string): number | null {
   if (raw === null || raw === undefined) return null;
-  if (typeof raw === 'number' || (typeof raw === 'string' && /^\d+$/.test(raw.trim()))) return toInt(raw);
+  if (typeof raw === 'number' || (typeof raw === 'string' && /^\d+$/.test(raw.trim()))) {
+    const id = toInt(raw);
+    // uid_t/gid_t are 32 bits and (uid_t)-1 means "no change" to setuid(2).
+    if (id < 0 || id > MAX_ACCOUNT_ID) throw new SettingValueError(`${id} is not a valid ${what} id (0 to ${MAX_ACCOUNT_ID})`);
+    return id;
+  }
   const name = toStr(raw).trim();
   const id = lookupId(database, name);
   if (id === undefined) throw new SettingValueError(`no ${what} named ${show(name)} in ${database}`);

@@ -19,7 +19,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { inject, TOKENS, type DependencyContainer } from '../container.js';
 import type { ConnectionContext, WorkerApi, WorkerHooks } from '../hooks/hooks.js';
-import { tapWorkerConfigHooks } from '../hooks/config-hooks.js';
+import { defaultPreRequest, tapWorkerConfigHooks } from '../hooks/config-hooks.js';
 import type { Logger } from '../logging/logger.js';
 import type { Settings } from '../settings/settings.js';
 import type { SettingValues } from '../settings/definitions.js';
@@ -370,11 +370,13 @@ export abstract class Worker implements WorkerApi {
     const preRequest = this.hooks.preRequest;
     const postRequest = this.hooks.postRequest;
     const keepAlive = this.cachedProtocolOptions().keepAlive;
+    const logRequestLine = defaultPreRequest(this.settings, this.log);
     return {
       onRequest: (req: IncomingMessage) => {
         // Counted as it starts, as Gunicorn does: the request that reaches max_requests is
         // the last, and its own response already says `Connection: close`.
         this.countRequest();
+        logRequestLine?.(req);
         if (preRequest.isUsed()) preRequest.call(this, req);
       },
       onResponse: (req: IncomingMessage, res: ServerResponse, info: AccessLogInfo) => {

@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { MessagePort } from 'node:worker_threads';
 import {
   acceptedSocket,
+  defaultPreRequest,
   HttpConnection,
   wrapTlsSocket,
   type AccessLogInfo,
@@ -150,6 +151,7 @@ export class ThreadServer {
   private requestCallbacks(): HttpCallbacks {
     const { hooks, log, api } = this.runtime;
     const shared = this.shared;
+    const logRequestLine = defaultPreRequest(this.runtime.settings, log);
     // No message per request: the main thread reads the shared counts (at 8 keep-alive clients
     // a message per request cost a quarter of the throughput), and max_requests is the budget's.
     return {
@@ -167,6 +169,7 @@ export class ThreadServer {
         };
         res.once('finish', finished);
         res.once('close', finished);
+        logRequestLine?.(req);
         if (hooks.preRequest.isUsed()) hooks.preRequest.call(api, req);
       },
       onResponse: (req: IncomingMessage, res: ServerResponse, info: AccessLogInfo) => {

@@ -47,7 +47,7 @@ const table = {
   GTS_ERR_HOOK: { exitCode: 1, message: 'Hook %s failed: %s' },
   GTS_ERR_PIDFILE: { exitCode: 1, message: 'PID file %s: %s' },
   GTS_ERR_ALREADY_RUNNING: { exitCode: 1, message: 'Already running on PID %s (or pid file %s is stale)' },
-  GTS_ERR_TLS: { exitCode: 2, message: 'TLS setup failed for %s: %s' },
+  GTS_ERR_TLS: { exitCode: 2, message: '%s' },
   GTS_ERR_USER: { exitCode: 2, message: 'No such %s: %j' },
 
   // The HTTP front's refusals (core/src/http/errors.ts). Messages never echo client input.

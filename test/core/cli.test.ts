@@ -77,6 +77,7 @@ describe('gunicorn-ts command line', () => {
     [['--error-logfile', '.'], /errorlog \(--error-logfile\): cannot write to \.: EISDIR/],
     [['--access-logfile', '.'], /accesslog \(--access-logfile\): cannot write to \.: EISDIR/],
     [['--log-config', 'missing.json'], /logconfig \(--log-config\): missing\.json: ENOENT/],
+    [['--error-logfile', 'no-such-dir/error.log'], /errorlog \(--error-logfile\): cannot write to no-such-dir\/error\.log: ENOENT/],
   ] as const) {
     test(`${args.join(' ')} stops the start with one line naming the setting`, () => {
       const r = run([...args, '-b', '127.0.0.1:0', 'app.mjs:app']);
@@ -120,6 +121,17 @@ describe('gunicorn-ts command line', () => {
     const r = run(['--check-config', 'broken.mjs:app']);
     assert.equal(r.status, 4);
     assert.match(r.stderr, /app exploded at import/);
+  });
+
+  test('--check-config reads the TLS files as a worker would and names the bad one', () => {
+    writeFileSync(join(dir, 'junk.pem'), 'not a certificate\n');
+    const r = run(['--check-config', '--certfile', 'junk.pem', '--keyfile', 'junk.pem', 'app.mjs:app']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /TLS certfile "junk\.pem" is not a valid PEM certificate.*\[GTS_ERR_TLS\]/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+    const missing = run(['--check-config', '--certfile', 'missing.pem', '--keyfile', 'junk.pem', 'app.mjs:app']);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /TLS certfile "missing\.pem" cannot be read: ENOENT/);
   });
 
   test("a worker class's settingDefaults replace the registry's defaults, not what the user set", () => {

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
+import { GtsError } from '../errors.js';
 
 /**
  * Gunicorn's ssl settings, mapped onto Node's TLS:
@@ -40,10 +41,10 @@ export interface TlsServerContext {
   readonly handshakeTimeoutMs: number;
 }
 
-export class TlsConfigError extends Error {
-  readonly code = 'GTS_ERR_TLS_CONFIG';
+/** A bad TLS setting or file: a GtsError (GTS_ERR_TLS), so it ends a start with one line. */
+export class TlsConfigError extends GtsError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super('GTS_ERR_TLS', [message], options);
     this.name = 'TlsConfigError';
   }
 }

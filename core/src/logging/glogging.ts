@@ -5,8 +5,7 @@
  * buffered through its own sonic-boom destination, one preformatted line per request. Both
  * reopen on USR1 (reopenFiles), for logrotate.
  */
-import { chownSync, closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { chownSync, closeSync, openSync, readFileSync } from 'node:fs';
 import { format } from 'node:util';
 import pino, { type DestinationStream, type Logger as PinoLogger, type LoggerOptions } from 'pino';
 import { inject, injectable, TOKENS } from '../container.js';
@@ -45,7 +44,6 @@ export function formatLogDate(date: Date): string {
 function openDestination(target: string, sync: boolean, setting: string, settings: Settings): SonicBoom {
   if (target === '-') return pino.destination({ dest: 2, sync });
   try {
-    mkdirSync(dirname(target), { recursive: true });
     createForWorkers(target, settings);
   } catch (err) {
     throw gtsError('GTS_ERR_INVALID_SETTING', setting, `cannot write to ${target}: ${err instanceof Error ? err.message : String(err)}`);

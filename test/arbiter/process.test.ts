@@ -129,6 +129,29 @@ describe('process mechanics', () => {
     await server.waitExit(5000);
   });
 
+  it('a worker that cannot be spawned is retried with a growing back-off, not in a tight loop, and is back once it can', async () => {
+    const dir = tempDir();
+    const site = join(dir, 'site');
+    mkdirSync(site);
+    writeFile(site, 'app.mjs', PID_APP_SOURCE);
+    const port = await freePort();
+    const server = await startServer(['--chdir', site, '-b', `127.0.0.1:${port}`, 'app.mjs:app'], { cwd: '/' });
+    const [worker] = childPids(server.pid);
+    // The working directory of every new worker is gone: each spawn fails.
+    renameSync(site, join(dir, 'moved'));
+    process.kill(worker!, 'SIGKILL');
+    await server.waitForLine(/Could not spawn a worker process in .*site: /, 5000);
+    await sleep(2500);
+    const failures = server.output().match(/Could not spawn a worker process/g)?.length ?? 0;
+    // Immediately, then after 100, 200, 400, 800 ms... (a tight loop makes thousands).
+    assert.ok(failures >= 3 && failures <= 7, `${failures} spawn attempts in about 2.5 s`);
+    assert.match(server.output(), /Workers keep dying before they are ready; next spawn in \d+ ms/);
+    renameSync(join(dir, 'moved'), site);
+    await waitFor('a worker again', async () => (await httpGet({ port }).catch(() => undefined))?.status === 200, 10_000, 200);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
   it('-u/-g: workers drop privileges, the master keeps them', async (t) => {
     if (process.getuid?.() !== 0) return t.skip('needs root');
     const { app } = appReadableByNobody();

@@ -36,6 +36,7 @@ import { processName, processTitle, setProcessTitle } from './proc-title.js';
 import { Reloader } from './reloader.js';
 import { SignalQueue, type MasterSignal } from './signal-queue.js';
 import { closeListeners, createListeners, takeSocketSources, type Listener, type SocketSources } from './sockets.js';
+import { SpawnBackoff } from './spawn-backoff.js';
 import { WorkerProcess } from './worker-process.js';
 
 /** Gunicorn's exit statuses for a worker that could not boot / could not load the app. */
@@ -93,6 +94,7 @@ export class Arbiter implements ArbiterApi {
   private readonly queue = new SignalQueue();
   private workerAge = 0;
   private generation = 0;
+  private readonly spawnBackoff = new SpawnBackoff();
   private pidfile: Pidfile | undefined;
   /** The new master spawned by USR2, while it lives. */
   private reexecChild: ChildProcess | undefined;
@@ -317,6 +319,8 @@ export class Arbiter implements ArbiterApi {
   private nextWakeMs(): number {
     let wake = IDLE_WAKE_MS;
     const now = performance.now();
+    const spawnWait = this.spawnBackoff.waitMs(now);
+    if (spawnWait > 0) wake = Math.min(wake, spawnWait + 1);
     const timeoutMs = this.silenceLimitMs();
     for (const worker of this.workers.values()) {
       if (worker.exited) return 0;
@@ -355,7 +359,9 @@ export class Arbiter implements ArbiterApi {
   private manageWorkers(): void {
     const live = [...this.workers.values()].filter((w) => !w.exited && !w.terminating);
     const active = live.filter((w) => !w.retiring).sort((a, b) => a.age - b.age);
-    for (let missing = this.numWorkers - active.length; missing > 0; missing--) active.push(this.spawnWorker());
+    if (this.spawnBackoff.waitMs(performance.now()) === 0) {
+      for (let missing = this.numWorkers - active.length; missing > 0; missing--) active.push(this.spawnWorker());
+    }
     while (active.length > this.numWorkers) this.terminate(active.shift()!);
 
     // A worker being replaced leaves only when the ready workers can carry the load without it.
@@ -402,13 +408,14 @@ export class Arbiter implements ArbiterApi {
       onMessage: (message) => this.onWorkerMessage(worker, message),
       onExit: () => {
         if (slot !== undefined) board?.release(slot);
+        if (worker.pid === 0) {
+          this.log.error('Could not spawn a worker process in %s: %s', this.settings.get('chdir'), worker.spawnError?.message ?? 'unknown error');
+          this.noteEarlyDeath();
+        }
         this.queue.wakeup();
       },
     });
-    if (worker.pid === 0) {
-      this.log.error('Could not spawn a worker process');
-      return worker;
-    }
+    if (worker.pid === 0) return worker;
     this.workers.set(worker.pid, worker);
     this.hooks.postFork.call(this, worker);
     return worker;
@@ -424,6 +431,7 @@ export class Arbiter implements ArbiterApi {
         return;
       case 'ready':
         worker.ready = true;
+        this.spawnBackoff.succeeded();
         if (typed.appFile !== undefined) {
           worker.appFile = typed.appFile;
           this.reloader?.watchTree(dirname(typed.appFile));
@@ -494,8 +502,17 @@ export class Arbiter implements ArbiterApi {
         this.log.error('Worker (pid:%s) exited with code %s.', worker.pid, exitCode);
       }
       this.hooks.workerExit.call(this, worker);
-      if (!worker.ready && !worker.terminating && (exitCode === WORKER_BOOT_ERROR || exitCode === APP_LOAD_ERROR)) this.onBootFailure(worker, exitCode);
+      if (!worker.ready && !worker.terminating) {
+        if (exitCode === WORKER_BOOT_ERROR || exitCode === APP_LOAD_ERROR) this.onBootFailure(worker, exitCode);
+        else this.noteEarlyDeath();
+      }
     }
+  }
+
+  /** A worker died before it was ready: the next spawn waits (SpawnBackoff). */
+  private noteEarlyDeath(): void {
+    const delay = this.spawnBackoff.failed(performance.now());
+    if (delay > 0) this.log.warning('Workers keep dying before they are ready; next spawn in %s ms.', delay);
   }
 
   /**

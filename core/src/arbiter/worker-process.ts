@@ -34,6 +34,8 @@ export class WorkerProcess implements WorkerInfo {
   abortedAt = 0;
   /** The app's module file, reported when ready (what --reload watches). */
   appFile: string | undefined;
+  /** Why the process could not be started (pid stays 0). */
+  spawnError: Error | undefined;
 
   constructor(
     readonly age: number,
@@ -65,9 +67,12 @@ export class WorkerProcess implements WorkerInfo {
     this.pid = child.pid ?? 0;
     this.lastBeat = performance.now();
     child.on('message', options.onMessage);
-    child.on('error', () => {
+    child.on('error', (err) => {
       // A spawn failure (no pid) is reported through 'exit'-less error; treat it as an exit.
-      if (this.pid === 0 && !this.exited) this.markExited(null, null, options.onExit);
+      if (this.pid === 0 && !this.exited) {
+        this.spawnError = err;
+        this.markExited(null, null, options.onExit);
+      }
     });
     child.on('exit', (code, signal) => this.markExited(code, signal, options.onExit));
     const boot: BootMessage = {

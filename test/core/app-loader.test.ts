@@ -99,6 +99,20 @@ describe('app loading', () => {
     assert.equal(res.body, 'chunk0;chunk1;chunk2;');
   });
 
+  test('pythonpath dirs are searched for MODULE before the working directory, as Gunicorn searches sys.path', async () => {
+    write('lib/apps/served.mjs', 'export const app = (req, res) => res.end("from pythonpath");');
+    write('lib/apps/esm.mjs', 'export const app = (req, res) => res.end("pythonpath shadows cwd");');
+    write('lib/apps/bare.js', 'export const app = (req, res) => res.end("bare name");');
+    const searchPaths = [join(dir, 'lib/apps'), dir];
+    const from = async (spec: string): Promise<string> => (await call(await loadApp(spec, { cwd: dir, searchPaths }))).body;
+    assert.equal(await from('served.mjs:app'), 'from pythonpath');
+    assert.equal(await from('esm.mjs:app'), 'pythonpath shadows cwd');
+    assert.equal(await from('./esm.mjs:app'), 'esm:/p?q=1', 'an explicit ./ path is relative to the working directory only');
+    assert.equal(await from('bare:app'), 'bare name', 'a bare name finds NAME.js, as hello finds hello.py');
+    assert.equal(await from('my-app-pkg:app'), 'pkg', 'packages are still found');
+    await assert.rejects(loadApp('./served.mjs:app', { cwd: dir, searchPaths }), /App module "\.\/served\.mjs" not found/);
+  });
+
   const failures: Array<[string, string, RegExp]> = [
     ['missing.js:app', 'GTS_ERR_APP_NOT_FOUND', /App module "missing\.js" not found; tried:/],
     ['no-such-package:app', 'GTS_ERR_APP_NOT_FOUND', /no-such-package/],

@@ -8,7 +8,7 @@
 import type { Server } from 'node:http';
 import { describeError, gtsError, isGtsError } from '../errors.js';
 import { describeValue } from '../plugins/resolver.js';
-import { importFile, resolveModule } from '../util/module-resolution.js';
+import { importFile, resolveAppModule } from '../util/module-resolution.js';
 import { parseAppSpec } from './app-spec.js';
 import { adaptFetchHandler, type FetchHandler, type NodeRequestListener } from './fetch-adapter.js';
 
@@ -25,7 +25,7 @@ export interface LoadedApp {
 
 export interface LoadAppOptions {
   readonly cwd: string;
-  /** Where package names are looked up, in order (pythonpath dirs, then cwd). */
+  /** Where MODULE is looked up, in order (pythonpath dirs, then cwd): see resolveAppModule. */
   readonly searchPaths: readonly string[];
 }
 
@@ -34,7 +34,7 @@ const DEFAULT_EXPORTS = ['app', 'default'] as const;
 export async function loadApp(spec: string, options: LoadAppOptions): Promise<LoadedApp> {
   const parsed = parseAppSpec(spec);
   const tried: string[] = [];
-  const file = resolveModule(parsed.module, options.cwd, options.searchPaths, tried);
+  const file = resolveAppModule(parsed.module, options.cwd, options.searchPaths, tried);
   if (file === undefined) throw gtsError('GTS_ERR_APP_NOT_FOUND', parsed.module, tried.map((t) => `  - ${t}`).join('\n'));
 
   let namespace: Record<string, unknown>;

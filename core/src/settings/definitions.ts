@@ -424,7 +424,7 @@ export const SETTINGS = [
     name: 'pythonpath', section: 'Server Mechanics', flags: ['--pythonpath', '--module-path'], metavar: 'STRING',
     validate: v.toStrList, default: () => [],
     desc: 'Comma-separated directories searched for app modules and plugin packages, before the working directory.',
-    nodeNote: 'The Node meaning of Gunicorn\'s pythonpath: extra places to resolve `MODULE` of an app spec and plugin package names from.',
+    nodeNote: 'The Node meaning of Gunicorn\'s pythonpath: extra places to find the app\'s `MODULE` in (a file such as `app.js`, a bare name such as `app` for app.js, or a package) and plugin package names. A `./` or absolute MODULE is not searched for.',
   }),
   setting({
     name: 'paste', section: 'Server Mechanics', flags: ['--paste', '--paster'], metavar: 'STRING',

@@ -109,6 +109,30 @@ export function resolveModule(specifier: string, cwd: string, searchDirs: readon
   return findFile(join(location.dir, subpath), tried);
 }
 
+/**
+ * The app's MODULE, found as Gunicorn finds a Python module on sys.path. An explicit path
+ * (./x, ../x, /x) is relative to cwd. Any other name is looked for in each search dir in turn
+ * (pythonpath dirs, then cwd): a file-like name (app.js, src/app) as a file first, a bare name
+ * (hello, express) as a package first, then the other way (hello finds hello.js).
+ */
+export function resolveAppModule(specifier: string, cwd: string, searchDirs: readonly string[], tried: string[]): string | undefined {
+  if (isExplicitPath(specifier)) return findFile(resolve(cwd, specifier), tried);
+  const asFile = (): string | undefined => {
+    for (const dir of searchDirs) {
+      const file = findFile(resolve(dir, specifier), tried);
+      if (file !== undefined) return file;
+    }
+    return undefined;
+  };
+  const asPackage = (): string | undefined => (specifier.startsWith('@') || !/\.(c|m)?js$/.test(specifier) ? resolveModule(specifier, cwd, searchDirs, tried) : undefined);
+  const fileLike = /\.(c|m)?js$/.test(specifier) || (specifier.includes('/') && !specifier.startsWith('@'));
+  return fileLike ? asFile() ?? asPackage() : asPackage() ?? asFile();
+}
+
+function isExplicitPath(specifier: string): boolean {
+  return isAbsolute(specifier) || specifier === '.' || specifier === '..' || specifier.startsWith('./') || specifier.startsWith('../');
+}
+
 export function splitPackageSpecifier(specifier: string): { packageName: string; subpath: string } {
   const parts = specifier.split('/');
   const count = specifier.startsWith('@') ? 2 : 1;

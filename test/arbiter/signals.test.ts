@@ -105,6 +105,18 @@ describe('master signals', () => {
     assert.match(text, /Shutting down: Master/);
   });
 
+  it('TERM stops the server at once although its log files cannot be written (a full disk)', async () => {
+    const port = await freePort();
+    const server = startCli(['-w', '2', '-b', `127.0.0.1:${port}`, '--error-logfile', '/dev/full', '--access-logfile', '/dev/full', pidApp()]);
+    await waitFor('workers serving', async () => (await httpGet({ port }).catch(() => undefined))?.status === 200, 10_000, 100);
+    assert.match(server.output(), /log file \/dev\/full: ENOSPC/, 'the failing writes are reported on stderr');
+    const started = performance.now();
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+    // A synchronous flush that retries ENOSPC forever kept master and workers alive until SIGKILL.
+    assert.ok(performance.now() - started < 5000, `stopped in ${Math.round(performance.now() - started)} ms`);
+  });
+
   it('WINCH is ignored with a log line when not daemonized', async () => {
     const port = await freePort();
     const server = await startServer(['-b', `127.0.0.1:${port}`, pidApp()]);

@@ -49,8 +49,46 @@ function openDestination(target: string, sync: boolean, setting: string, setting
     throw gtsError('GTS_ERR_INVALID_SETTING', setting, `cannot write to ${target}: ${err instanceof Error ? err.message : String(err)}`);
   }
   const destination = pino.destination({ dest: target, sync, append: true });
-  destination.on('error', (err: Error) => process.stderr.write(`gunicorn-ts: log file ${target}: ${err.message}\n`));
+  // SonicBoom's flushSync retries a failing write (ENOSPC, EIO) forever, synchronously, and
+  // pino calls it on process exit for buffered destinations: a process whose log disk is full
+  // could never exit. While writes fail, flushSync does nothing; a write that succeeds ends that.
+  let failing = false;
+  destination.on('error', (err: Error) => {
+    failing = true;
+    process.stderr.write(`gunicorn-ts: log file ${target}: ${err.message}\n`);
+  });
+  destination.on('write', () => (failing = false));
+  const flushSync = destination.flushSync.bind(destination);
+  destination.flushSync = () => {
+    if (!failing) flushSync();
+  };
   return destination;
+}
+
+/** How long close() lets buffered lines reach their file. */
+const CLOSE_FLUSH_MS = 500;
+
+/**
+ * Let what a destination still holds reach its file, for at most `ms`: asynchronously, so a
+ * write that keeps failing cannot hold the process (see openDestination). SonicBoom has no
+ * public "busy" flag; `_writing` and `_len` are its own (sonic-boom 4).
+ */
+function settle(destination: SonicBoom, ms: number): Promise<void> {
+  const state = destination as unknown as { _writing: boolean; _len: number };
+  if (!state._writing && state._len === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      destination.off('drain', done);
+      destination.off('error', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    destination.on('drain', done);
+    destination.on('error', done);
+    // After a failed write nothing is in flight: start writing what is left (or fail again).
+    if (!state._writing) destination.flush();
+  });
 }
 
 /**
@@ -182,13 +220,7 @@ export class GLogger implements Logger {
   }
 
   async close(): Promise<void> {
-    for (const destination of [this.accessDestination, this.errorDestination]) {
-      if (destination === undefined) continue;
-      try {
-        destination.flushSync();
-      } catch {
-        // nothing buffered, or the file is gone: nothing more can be saved
-      }
-    }
+    const destinations = [this.accessDestination, this.errorDestination].filter((d) => d !== undefined);
+    await Promise.all(destinations.map((d) => settle(d, CLOSE_FLUSH_MS)));
   }
 }

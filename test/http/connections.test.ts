@@ -184,6 +184,22 @@ describeEachTarget('connections', (targets) => {
       if (target.protocol.keepAlive) assert.equal(r.responses[1]!.body.toString(), 'hello');
     });
 
+    test('an unread chunked body of 200 KiB arriving after the response is drained, and the connection kept', async () => {
+      await withClient(target, async (client) => {
+        client.write(request('POST', '/ignore-body', ['Transfer-Encoding: chunked']) + '400\r\n' + 'c'.repeat(0x400) + '\r\n');
+        const first = await client.readResponse();
+        assert.equal(first.status, 200);
+        if (!target.protocol.keepAlive) return expectClosedAfter(client, first);
+        assert.equal(header(first, 'connection'), 'keep-alive');
+        const chunk = '1000\r\n' + 'c'.repeat(0x1000) + '\r\n';
+        for (let i = 0; i < 50; i++) client.write(chunk);
+        client.write('0\r\n\r\n' + request('GET', '/hello', ['Connection: close']));
+        const second = await client.readResponse();
+        assert.equal(second.status, 200);
+        assert.equal(second.body.toString(), 'hello');
+      });
+    });
+
     test('an unread body too large to drain makes the server close after the response', async () => {
       await withClient(target, async (client) => {
         client.write(request('POST', '/ignore-body', ['Content-Length: 10000000']) + 'x'.repeat(1000));

@@ -30,8 +30,14 @@ export type HttpSocket = (Socket | Duplex) & {
 
 /** Parsed requests whose responses are not written yet; past this we stop reading. */
 const MAX_PIPELINED_REQUESTS = 16;
-/** Unread request body we still read and discard after the response to keep the connection. */
+/**
+ * Unread request body we still read and discard after the response to keep the connection.
+ * A Content-Length remainder over it makes the response say close. A chunked body's size is
+ * unknown when the response head goes out and that head has promised keep-alive, so it gets
+ * more room before we break the promise and close.
+ */
 const DRAIN_LIMIT_BYTES = 64 * 1024;
+const CHUNKED_DRAIN_LIMIT_BYTES = 1024 * 1024;
 /** After our last byte we keep reading (and discarding) this long, so no RST eats the response. */
 const LINGER_MS = 2000;
 /** Longest wait for an in-flight request on an idle connection during a graceful shutdown. */
@@ -423,7 +429,7 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     if (ex.responseFinished) {
       // Draining a body the app did not read, to keep the connection: bounded.
       ex.drained += data.length;
-      if (ex.drained > DRAIN_LIMIT_BYTES) {
+      if (ex.drained > (ex.bodyKind === BODY_CHUNKED ? CHUNKED_DRAIN_LIMIT_BYTES : DRAIN_LIMIT_BYTES)) {
         this.closeGracefully();
         return;
       }

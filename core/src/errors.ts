@@ -101,6 +101,7 @@ const table = {
     status: 500,
     message: 'Response Content-Length is not a valid non-negative integer',
   },
+  GTS_ERR_HTTP_INVALID_RESPONSE_STATUS: { status: 500, message: 'Response status code is not from 100 to 599' },
 } as const satisfies Record<string, ErrorSpec>;
 
 type Table = typeof table;

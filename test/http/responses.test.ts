@@ -192,6 +192,38 @@ describeEachTarget('responses', (targets) => {
       await expectResponses(target, request('GET', '/hello', [close]), [200]);
     });
 
+    test('RFC 9112 §9.3.2: a pipelined request whose app fails after its head does not cost the responses before it', async () => {
+      const client = await WireClient.connect(target.port);
+      try {
+        client.write(request('GET', '/slow?ms=200') + request('GET', '/throw-after-headers'));
+        const first = await client.readResponse();
+        assert.equal(first.status, 200);
+        assert.equal(first.body.toString(), 'slow:/slow?ms=200');
+        if (!target.protocol.keepAlive) return;
+        assert.ok(await client.waitForClose());
+        const raw = client.pending.toString('latin1');
+        assert.ok(raw.endsWith('\r\n\r\npartial'), `the broken response is left incomplete, then EOF: ${JSON.stringify(raw)}`);
+      } finally {
+        client.destroy();
+      }
+    });
+
+    test('a write after end is logged as an app error of that request only: the response stands and the server serves on', async () => {
+      const pid = target.servingPid();
+      const r = await expectPipelined(target, request('GET', '/write-after-end') + request('GET', '/hello', ['Connection: close']), [200, 200]);
+      assert.equal(r.responses[0]!.body.toString(), 'ended');
+      if (target.protocol.keepAlive) assert.equal(r.responses[1]!.body.toString(), 'hello');
+      await target.waitForAppError(/ERR_STREAM_WRITE_AFTER_END/);
+      const again = await exchange(target.port, request('GET', '/hello', ['Connection: close']));
+      assert.equal(again.responses[0]?.status, 200);
+      assert.equal(target.servingPid(), pid, 'the same worker serves: the error did not end it');
+    });
+
+    test('RFC 9110 §15: a status code above 599 is not sent; the app gets a 500', async () => {
+      const r = await exchange(target.port, request('GET', '/status-600', ['Connection: close']));
+      assert.equal(r.responses[0]?.status, 500);
+    });
+
     test('an app that fails after sending headers: the connection is closed, the response left incomplete', async () => {
       const client = await WireClient.connect(target.port);
       try {

@@ -14,12 +14,39 @@ function schemeOf(req: IncomingMessage): string {
   return (req as IncomingMessage & { scheme?: string }).scheme ?? 'http';
 }
 
+/** A Host the HTTP front accepts (RFC 9110 §7.2) but a URL cannot carry (`:80`, `1.2.3.4.5`). */
+export class UnusableHostError extends Error {
+  override name = 'UnusableHostError';
+}
+
+/**
+ * The request's absolute URL. The target is appended to the origin as text, never resolved
+ * against it, so `//admin/x` stays a path. An empty Host (allowed when the target has no
+ * authority) and HTTP/1.0 without one are "localhost"; `OPTIONS *` becomes the path `/*`.
+ */
+export function requestUrl(req: IncomingMessage): string {
+  const target = req.url ?? '/';
+  if (/^https?:\/\//i.test(target)) return target;
+  const origin = `${schemeOf(req)}://${req.headers.host || 'localhost'}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    throw new UnusableHostError(`Host ${JSON.stringify(req.headers.host)} cannot be part of a URL`);
+  }
+  if (parsed.pathname !== '/' || parsed.search !== '' || parsed.hash !== '' || parsed.username !== '' || parsed.password !== '') {
+    throw new UnusableHostError(`Host ${JSON.stringify(req.headers.host)} is not an authority`);
+  }
+  return `${origin}${target === '*' ? '/*' : target}`;
+}
+
 export function toWebRequest(req: IncomingMessage, signal: AbortSignal): Request {
-  const host = req.headers.host ?? 'localhost';
-  const url = /^https?:\/\//i.test(req.url ?? '') ? (req.url as string) : `${schemeOf(req)}://${host}${req.url ?? '/'}`;
+  const url = requestUrl(req);
   const headers = new Headers();
   const raw = req.rawHeaders;
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
+  // An absolute-form target's authority replaces the Host field (RFC 9112 §3.2.2), as req.headers.host has it.
+  if (req.headers.host !== undefined) headers.set('host', req.headers.host);
   const method = req.method ?? 'GET';
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
@@ -30,7 +57,7 @@ export function toWebRequest(req: IncomingMessage, signal: AbortSignal): Request
   return new Request(url, init);
 }
 
-export async function writeWebResponse(response: Response, res: ServerResponse): Promise<void> {
+export async function writeWebResponse(response: Response, res: ServerResponse, method = 'GET'): Promise<void> {
   res.statusCode = response.status;
   if (response.statusText !== '') res.statusMessage = response.statusText;
   for (const [name, value] of response.headers) {
@@ -39,25 +66,42 @@ export async function writeWebResponse(response: Response, res: ServerResponse):
   }
   const cookies = response.headers.getSetCookie();
   if (cookies.length > 0) res.setHeader('set-cookie', cookies);
-  if (response.body === null) {
+  if (response.body === null || method === 'HEAD') {
+    // HEAD: every header field is known now, and the body is never sent (RFC 9110 §9.3.2);
+    // waiting for it would hold the head back, forever for an event stream.
     res.end();
+    await response.body?.cancel().catch(() => undefined);
     return;
   }
   const reader = response.body.getReader();
+  // A client that leaves must release the body's source (an event stream, a file, a timer),
+  // also when a read is pending: cancel() ends that read.
+  let gone = false;
+  const onClose = (): void => {
+    if (res.writableFinished) return;
+    gone = true;
+    reader.cancel(new Error('the client closed the connection')).catch(() => undefined);
+  };
+  res.once('close', onClose);
   try {
     for (;;) {
       const { done, value } = await reader.read();
-      if (done) break;
+      if (done || gone) break;
       if (!res.write(value)) await waitForDrain(res);
-      if (res.destroyed) return;
+      if (res.destroyed) {
+        onClose();
+        break;
+      }
     }
-    res.end();
+    if (!gone && !res.destroyed) res.end();
   } finally {
+    res.off('close', onClose);
     reader.releaseLock();
   }
 }
 
 function waitForDrain(res: ServerResponse): Promise<void> {
+  if (res.destroyed) return Promise.resolve();
   return new Promise((resolve) => {
     const done = (): void => {
       res.off('drain', done);
@@ -75,10 +119,20 @@ export function adaptFetchHandler(handler: FetchHandler): NodeRequestListener {
     res.on('close', () => {
       if (!res.writableFinished) controller.abort();
     });
-    const response = await handler(toWebRequest(req, controller.signal));
+    let request: Request;
+    try {
+      request = toWebRequest(req, controller.signal);
+    } catch (err) {
+      if (!(err instanceof UnusableHostError)) throw err;
+      // The client's fault, not the app's: answered here, the app is not called.
+      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      res.end('400 Invalid Host header\n');
+      return;
+    }
+    const response = await handler(request);
     if (!(response instanceof Response)) {
       throw new TypeError(`fetch handler returned ${response === null ? 'null' : typeof response}, not a Response`);
     }
-    await writeWebResponse(response, res);
+    await writeWebResponse(response, res, req.method);
   };
 }

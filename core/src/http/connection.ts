@@ -90,6 +90,8 @@ class Exchange implements RequestBodySource {
   /** req.push() returned false: the app has enough buffered. */
   readPaused = false;
   responseFinished = false;
+  /** Broken by the app after its head was written, while earlier responses were still going out. */
+  abandoned = false;
   /** Body bytes read after the response finished (drained, not delivered). */
   drained = 0;
   startTime = 0;
@@ -545,16 +547,33 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     }
   }
 
+  failResponse(res: HttpResponse, err: unknown): void {
+    const ex = this.queue.find((e) => e.res === res);
+    if (ex === undefined) this.reportAppError(err, res.req);
+    else this.onAppFailure(ex, err);
+  }
+
   private onAppFailure(ex: Exchange, err: unknown): void {
     this.reportAppError(err, ex.req);
     if (this.closed) return;
     const res = ex.res as HttpResponse & ResponseInternals;
-    if (res._header === null && !res.finished) {
-      this.respondInstead(ex, 500, 'Internal Server Error');
-    } else if (!ex.responseFinished) {
-      // The head is out: closing is the only way to tell the client the response is broken.
+    if (res.finished) return; // the app had completed its response: nothing to repair
+    if (res._header === null) this.respondInstead(ex, 500, 'Internal Server Error');
+    else this.abandonResponse(ex);
+  }
+
+  /**
+   * A response whose head is written cannot be completed: the connection must end inside it,
+   * the only way to tell the client it is broken. Responses pipelined before it are complete
+   * and still go out first (RFC 9112 §9.3.2); nothing after it is read.
+   */
+  private abandonResponse(ex: Exchange): void {
+    if (this.queue[0] === ex) {
       this.destroy();
+      return;
     }
+    ex.abandoned = true;
+    this.noMoreRequests = true;
   }
 
   /** Answers an exchange ourselves (app failure, bad body) and closes after it. */
@@ -610,6 +629,11 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     const next = this.queue[0];
     if (next !== undefined) {
       next.res.assignSocket(this.socket as Socket);
+      if (next.abandoned) {
+        // What it had written goes out (assignSocket flushes it), then our side ends.
+        this.closeGracefully();
+        return;
+      }
     } else if (this.noMoreRequests && (ex.bodyDone || this.bodyExchange === null)) {
       this.finishConnection();
       return;

@@ -24,6 +24,11 @@ export interface ResponseOwner {
   mustCloseAfter(res: HttpResponse): boolean;
   /** The app broke framing (length mismatch): reported, and the connection will close. */
   reportResponseError(res: HttpResponse, err: Error): void;
+  /**
+   * An 'error' on the response (a write after end, or one the app emits): handled as an app
+   * failure of that request only, never an uncaught error that ends the whole worker.
+   */
+  failResponse(res: HttpResponse, err: unknown): void;
 }
 
 /** Per-response protocol state (own symbol-keyed property: survives prototype swaps). */
@@ -72,7 +77,12 @@ export class HttpResponse extends ServerResponse<HttpRequest> {
     own.writeEarlyHints = writeEarlyHintsChecked;
     own.writeContinue = writeContinueIfAllowed;
     own.writeProcessing = writeProcessingIfAllowed;
+    this.on('error', failResponse);
   }
+}
+
+function failResponse(this: HttpResponse, err: unknown): void {
+  this[kResponseState].owner.failResponse(this, err);
 }
 
 type Internal = HttpResponse & ResponseInternals;
@@ -196,6 +206,10 @@ function finalCodingIsChunked(transferEncoding: string): boolean {
 
 /** Replaces OutgoingMessage._storeHeader: builds the head and decides framing and persistence. */
 function storeHeaderStrict(this: Internal, firstLine: string, headers: unknown): void {
+  // Node accepts up to 999; RFC 9110 §15 defines 100-599 only.
+  if (this.statusCode > 599) {
+    throw new HttpResponseError(HttpErrorCode.INVALID_RESPONSE_STATUS, `Invalid response status code ${this.statusCode} (RFC 9110 §15: 100 to 599)`);
+  }
   const state = this[kResponseState];
   scan.header = firstLine;
   scan.contentLength = undefined;

@@ -134,6 +134,16 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
       res.writeHead(200, { 'Content-Length': '100' });
       res.write('partial');
       throw new Error('test app: failure after headers');
+    case '/write-after-end':
+      // Node emits ERR_STREAM_WRITE_AFTER_END on res a tick later: with no listener, an
+      // uncaught error that would end the whole worker.
+      res.end('ended');
+      res.write('more');
+      return;
+    case '/status-600':
+      res.statusCode = 600;
+      res.end('not a status');
+      return;
     case '/app-close':
       res.setHeader('Connection', 'close');
       res.end('closing');

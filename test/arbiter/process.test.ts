@@ -210,7 +210,7 @@ describe('process mechanics', () => {
     server.signal('SIGQUIT');
     await server.waitExit(5000);
   });
-  it('--worker-semi-space starts workers with --max-semi-space-size; 0 or the user\'s own NODE_OPTIONS leave it out', async () => {
+  it('--worker-semi-space and --worker-heap-growth start workers with V8 flags; 0 or the user\'s own NODE_OPTIONS leave them out', async () => {
     const dir = tempDir();
     const app = writeFile(dir, 'flags.mjs', "export function app(req, res) { res.end(JSON.stringify(process.execArgv)); }\n") + ':app';
     const flagsOf = async (args: string[], env: NodeJS.ProcessEnv = {}): Promise<string[]> => {
@@ -230,5 +230,9 @@ describe('process mechanics', () => {
     const refused = startCli(['--worker-semi-space', '-1', app]);
     assert.equal(await refused.waitExit(5000), 2);
     assert.match(refused.output(), /worker-semi-space/);
+    assert.deepEqual(await flagsOf(['--worker-heap-growth', '40']), ['--max-semi-space-size=8', '--heap-growing-percent=40']);
+    // An app thread sees (and runs with) its process's flags: the gthread class defaults.
+    assert.deepEqual(await flagsOf(['-k', 'gthread', '--threads', '2']), ['--max-semi-space-size=2', '--heap-growing-percent=50']);
+    assert.deepEqual(await flagsOf(['-k', 'gthread', '--worker-heap-growth', '0']), ['--max-semi-space-size=2'], '0: V8 decides');
   });
 });

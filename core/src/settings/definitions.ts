@@ -22,6 +22,7 @@ export interface SettingValues {
   threads: number;
   worker_connections: number;
   worker_semi_space: number;
+  worker_heap_growth: number;
   max_requests: number;
   max_requests_jitter: number;
   timeout: number;
@@ -188,6 +189,14 @@ export const SETTINGS = [
       'With 8 MB, worker RSS under load was 10-20 % lower in our benchmark and throughput was unchanged (see bench/README.md); ' +
       'an app that keeps large objects alive across requests may prefer 16 or 0. A gthread process holds one V8 isolate per app thread plus its main thread, ' +
       'and there 2 MB cut the peak worker RSS by 17 % at the same throughput (docs/gthread.md). Ignored when NODE_OPTIONS or the master\'s own node flags already set --max-semi-space-size.',
+  }),
+  setting({
+    name: 'worker_heap_growth', section: 'Worker Processes', flags: ['--worker-heap-growth'], metavar: 'PERCENT',
+    validate: v.intInRange(0, 300), default: () => 0,
+    desc: "How far V8 lets the old generation of a worker process (and of each gthread app thread) grow past what survived its last full collection, in percent; 0 leaves it to V8 (which grows it up to 4 times). The gthread worker class defaults it to 50.",
+    nodeNote:
+      'Not in Gunicorn. Sets V8\'s --heap-growing-percent in workers. A gthread process holds one V8 isolate per app thread plus its main thread, and each old generation left to grow several times past its live data is what kept a gthread worker at 1.5 × the RSS of a plain Node process under load; with 50 its peak RSS fell from about 150 to 115 MB at the same throughput (docs/gthread.md). ' +
+      'Lower values mean more frequent full collections, which an app holding hundreds of MB of live data pays for in CPU. Ignored when the master\'s own node flags set --heap-growing-percent.',
   }),
   setting({
     name: 'max_requests', section: 'Worker Processes', flags: ['--max-requests'], metavar: 'INT',

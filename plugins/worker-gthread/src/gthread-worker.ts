@@ -47,7 +47,7 @@ export class GthreadWorker extends Worker {
    * keep-alive), at the same req/s on the hello-world and a JSON-building app (interleaved
    * runs, docs/gthread.md). Single-isolate classes keep 8: there, 2 cost 5-8 %.
    */
-  static override readonly settingDefaults: Readonly<Partial<SettingValues>> = { worker_semi_space: 2 };
+  static override readonly settingDefaults: Readonly<Partial<SettingValues>> = { worker_semi_space: 2, worker_heap_growth: 50 };
 
   private pool: ThreadPool | undefined;
   private addon: NativeAddon | undefined;

@@ -38,6 +38,30 @@ describe('reloading without failed requests', () => {
     assert.equal(await server.waitExit(10_000), 0);
   });
 
+  it('a second HUP while the first one\'s workers still boot keeps the serving workers until a generation is ready', async () => {
+    const dir = tempDir();
+    // Booting takes 1.5 s: the second HUP comes while the first one's replacements load.
+    const app = writeFile(dir, 'slowboot.mjs', `await new Promise((r) => setTimeout(r, 1500));\n${PID_APP_SOURCE}`);
+    const port = await freePort();
+    const server = await startServer(['-w', '2', '-k', 'evented', '--keep-alive', '5', '-b', `127.0.0.1:${port}`, `${app}:app`], { workers: 2, timeoutMs: 15_000 });
+    const serving = await waitWorkersServing(port, 2);
+    const loading = keepAliveLoad({ port, concurrency: 8, durationMs: 5000 });
+    await sleep(300);
+    server.signal('SIGHUP');
+    await sleep(700);
+    server.signal('SIGHUP');
+    await sleep(500);
+    const alive = childPids(server.pid).map(String);
+    // Before the fix both HUPs' workers counted as capacity and the serving ones got TERM here.
+    for (const pid of serving) assert.ok(alive.includes(pid), `serving worker ${pid} is kept until its replacement is ready`);
+    const load = await loading;
+    assert.equal(load.failed, 0, `failures: ${load.errors.join(', ')}`);
+    assert.ok(load.pids.size >= 3, `served by ${[...load.pids].join(', ')}: the last generation took over`);
+    await waitFor('two workers of the last generation', () => childPids(server.pid).length === 2 && childPids(server.pid).every((pid) => !serving.has(String(pid))), 10_000);
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+  });
+
   it('max_requests: workers are recycled under keep-alive load with zero failed requests', async () => {
     const port = await freePort();
     const server = await startServer(['-w', '2', '-k', 'evented', '--keep-alive', '5', '--max-requests', '200', '--max-requests-jitter', '50', '-b', `127.0.0.1:${port}`, pidApp()], { workers: 2 });

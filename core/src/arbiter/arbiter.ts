@@ -365,10 +365,14 @@ export class Arbiter implements ArbiterApi {
     while (active.length > this.numWorkers) this.terminate(active.shift()!);
 
     // A worker being replaced leaves only when the ready workers can carry the load without it.
+    // One replaced before it was ever ready (a second HUP during the first's boot) serves
+    // nothing and goes at once; it must not count as capacity, or the serving ones would go.
     const retiring = live.filter((w) => w.retiring).sort((a, b) => a.age - b.age);
-    let serving = active.filter((w) => w.ready).length + retiring.length;
-    for (const worker of retiring) {
-      if (serving - 1 < this.numWorkers && worker.ready) break;
+    for (const worker of retiring) if (!worker.ready) this.terminate(worker);
+    const retiringReady = retiring.filter((w) => w.ready);
+    let serving = active.filter((w) => w.ready).length + retiringReady.length;
+    for (const worker of retiringReady) {
+      if (serving - 1 < this.numWorkers) break;
       this.terminate(worker);
       serving -= 1;
     }
@@ -381,9 +385,7 @@ export class Arbiter implements ArbiterApi {
     if (previous === undefined) return;
     for (const worker of this.workers.values()) if (!worker.exited && !worker.terminating && worker.generation <= previous.generation) return;
     this.previous = undefined;
-    if (previous.hooks !== this.hooks) {
-      previous.hooks.shutdown.promise(this).catch((err: unknown) => this.log.exception(err, 'A plugin failed to shut down after the reload'));
-    }
+    this.shutDownUnlessUsed(previous.hooks);
   }
 
   private spawnWorker(): WorkerProcess {
@@ -556,7 +558,7 @@ export class Arbiter implements ArbiterApi {
       this.log.error('Reload failed, keeping the current configuration: %s', describeError(err));
       return;
     }
-    const previous: PreviousConfig = { settings: this.settings, hooks: this.hooks, plugins: this.plugins, generation: this.generation };
+    const current: PreviousConfig = { settings: this.settings, hooks: this.hooks, plugins: this.plugins, generation: this.generation };
     const oldBind = JSON.stringify(this.settings.get('bind'));
     const oldPidfile = this.settings.get('pidfile');
     this.settings = settings;
@@ -570,8 +572,8 @@ export class Arbiter implements ArbiterApi {
       await this.installHooks(settings, resolver);
     } catch (err) {
       this.log.error('Reload failed, keeping the current configuration: %s', describeError(err));
-      this.settings = previous.settings;
-      this.container.register(TOKENS.Settings, { useValue: previous.settings });
+      this.settings = current.settings;
+      this.container.register(TOKENS.Settings, { useValue: current.settings });
       this.applyEnv();
       return;
     }
@@ -588,8 +590,18 @@ export class Arbiter implements ArbiterApi {
       }
     }
     setProcessTitle(processTitle('master', this.procName()));
-    this.previous = previous;
+    // A failed boot rolls back to the configuration the serving workers started with. While
+    // the last reload has not taken over, that is still its own previous one, and the
+    // configuration it brought (never serving in full) is dropped with its plugins.
+    if (this.previous === undefined) this.previous = current;
+    else this.shutDownUnlessUsed(current.hooks);
     this.replaceAllWorkers();
+  }
+
+  /** Let plugins of a configuration no worker will run again go (shutdown hook). */
+  private shutDownUnlessUsed(hooks: ArbiterHooks): void {
+    if (hooks === this.hooks || hooks === this.previous?.hooks) return;
+    hooks.shutdown.promise(this).catch((err: unknown) => this.log.exception(err, 'A plugin failed to shut down after the reload'));
   }
 
   /** Mark every worker for replacement; manageWorkers starts the new ones first. */

@@ -234,5 +234,6 @@ describe('process mechanics', () => {
     // An app thread sees (and runs with) its process's flags: the gthread class defaults.
     assert.deepEqual(await flagsOf(['-k', 'gthread', '--threads', '2']), ['--max-semi-space-size=2', '--heap-growing-percent=50']);
     assert.deepEqual(await flagsOf(['-k', 'gthread', '--worker-heap-growth', '0']), ['--max-semi-space-size=2'], '0: V8 decides');
+    assert.deepEqual(await flagsOf(['-k', 'evented']), ['--max-semi-space-size=8', '--heap-growing-percent=50'], 'the evented class default');
   });
 });

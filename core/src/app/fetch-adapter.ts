@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { HTTP_ERRORS, HttpErrorCode } from '../http/errors.js';
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
 export type NodeRequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -125,8 +126,9 @@ export function adaptFetchHandler(handler: FetchHandler): NodeRequestListener {
     } catch (err) {
       if (!(err instanceof UnusableHostError)) throw err;
       // The client's fault, not the app's: answered here, the app is not called.
-      res.writeHead(400, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-      res.end('400 Invalid Host header\n');
+      const { status, message } = HTTP_ERRORS[HttpErrorCode.INVALID_HOST];
+      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
+      res.end(`${status} ${message}\n`);
       return;
     }
     const response = await handler(request);

@@ -124,8 +124,11 @@ export function resolveAppModule(specifier: string, cwd: string, searchDirs: rea
     }
     return undefined;
   };
-  const asPackage = (): string | undefined => (specifier.startsWith('@') || !/\.(c|m)?js$/.test(specifier) ? resolveModule(specifier, cwd, searchDirs, tried) : undefined);
-  const fileLike = /\.(c|m)?js$/.test(specifier) || (specifier.includes('/') && !specifier.startsWith('@'));
+  const scoped = specifier.startsWith('@');
+  const jsFile = !scoped && /\.(c|m)?js$/.test(specifier);
+  // app.js is never a package name; @scope/pkg always is one.
+  const asPackage = (): string | undefined => (jsFile ? undefined : resolveModule(specifier, cwd, searchDirs, tried));
+  const fileLike = jsFile || (!scoped && specifier.includes('/'));
   return fileLike ? asFile() ?? asPackage() : asPackage() ?? asFile();
 }
 

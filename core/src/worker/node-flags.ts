@@ -4,21 +4,24 @@
  */
 import type { Settings } from '../settings/settings.js';
 
-const SEMI_SPACE_FLAG = '--max-semi-space-size';
-const HEAP_GROWTH_FLAG = '--heap-growing-percent';
-
 /** Whether this process was started with `flag` (alone or as `flag=value`), on its command line or in NODE_OPTIONS. */
 export function nodeFlagGiven(flag: string): boolean {
   const flags = [...process.execArgv, ...(process.env['NODE_OPTIONS'] ?? '').split(/\s+/)];
   return flags.some((given) => given === flag || given.startsWith(`${flag}=`));
 }
 
+/** Settings that become a V8 flag of the worker process; 0 leaves the flag out (V8 decides). */
+const FLAG_SETTINGS = [
+  ['worker_semi_space', '--max-semi-space-size'],
+  ['worker_heap_growth', '--heap-growing-percent'],
+] as const;
+
 export function workerNodeFlags(settings: Settings): string[] {
   const flags: string[] = [];
-  // The user's own choice (the master's node flags or NODE_OPTIONS) wins over the settings.
-  const semiSpaceMb = settings.get('worker_semi_space');
-  if (semiSpaceMb > 0 && !nodeFlagGiven(SEMI_SPACE_FLAG)) flags.push(`${SEMI_SPACE_FLAG}=${semiSpaceMb}`);
-  const heapGrowth = settings.get('worker_heap_growth');
-  if (heapGrowth > 0 && !nodeFlagGiven(HEAP_GROWTH_FLAG)) flags.push(`${HEAP_GROWTH_FLAG}=${heapGrowth}`);
+  for (const [name, flag] of FLAG_SETTINGS) {
+    const value = settings.get(name);
+    // The user's own choice (the master's node flags or NODE_OPTIONS) wins over the setting.
+    if (value > 0 && !nodeFlagGiven(flag)) flags.push(`${flag}=${value}`);
+  }
   return flags;
 }

@@ -10,7 +10,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEachTarget } from './harness/suite.js';
 import { parseAccessLogLine, type Target } from './harness/target.js';
-import { exchange, header, request, WireClient, type ParsedResponse } from './harness/wire.js';
+import { exchange, header, request, withClient, WireClient, type ParsedResponse } from './harness/wire.js';
 import { expectPipelined, expectResponses } from './harness/expect.js';
 import { withKnownFailures } from './harness/known-failures.js';
 
@@ -18,15 +18,6 @@ import { withKnownFailures } from './harness/known-failures.js';
 const SHORT_TIMEOUTS = { keepAliveTimeoutMs: 200, headersTimeoutMs: 300, bodyTimeoutMs: 300 };
 /** For the drain cases: idle connections close only because of the drain. */
 const LONG_KEEP_ALIVE = { keepAliveTimeoutMs: 5000 };
-
-async function withClient(t: Target, fn: (c: WireClient) => Promise<void>): Promise<void> {
-  const client = await WireClient.connect(t.port);
-  try {
-    await fn(client);
-  } finally {
-    client.destroy();
-  }
-}
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));

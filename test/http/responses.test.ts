@@ -7,7 +7,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEachTarget } from './harness/suite.js';
 import type { Target } from './harness/target.js';
-import { exchange, header, request, WireClient } from './harness/wire.js';
+import { exchange, header, request, withClient, WireClient } from './harness/wire.js';
 import { assertStandardHeaders, expectPipelined, expectRefused, expectResponses, json } from './harness/expect.js';
 
 describeEachTarget('responses', (targets) => {
@@ -193,8 +193,7 @@ describeEachTarget('responses', (targets) => {
     });
 
     test('RFC 9112 §9.3.2: a pipelined request whose app fails after its head does not cost the responses before it', async () => {
-      const client = await WireClient.connect(target.port);
-      try {
+      await withClient(target, async (client) => {
         client.write(request('GET', '/slow?ms=200') + request('GET', '/throw-after-headers'));
         const first = await client.readResponse();
         assert.equal(first.status, 200);
@@ -203,9 +202,7 @@ describeEachTarget('responses', (targets) => {
         assert.ok(await client.waitForClose());
         const raw = client.pending.toString('latin1');
         assert.ok(raw.endsWith('\r\n\r\npartial'), `the broken response is left incomplete, then EOF: ${JSON.stringify(raw)}`);
-      } finally {
-        client.destroy();
-      }
+      });
     });
 
     test('a write after end is logged as an app error of that request only: the response stands and the server serves on', async () => {

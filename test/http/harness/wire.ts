@@ -275,6 +275,16 @@ export interface ExchangeResult {
   rest: Buffer;
 }
 
+/** Run `fn` with a fresh connection to `target`, destroyed afterwards whatever happens. */
+export async function withClient(target: { readonly port: number }, fn: (client: WireClient) => Promise<void>): Promise<void> {
+  const client = await WireClient.connect(target.port);
+  try {
+    await fn(client);
+  } finally {
+    client.destroy();
+  }
+}
+
 /**
  * Sends `data` on a fresh connection, then reads responses until the server closes or
  * `timeoutMs` passes. `methods` gives the request methods in order (HEAD responses have no body).

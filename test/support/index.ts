@@ -116,6 +116,20 @@ export function procStatus(pid: number, field: string): string | undefined {
   }
 }
 
+/**
+ * Connections waiting in the kernel's accept queue of the IPv4 socket listening on
+ * 127.0.0.1:`port` (/proc/net/tcp shows a listener's queue length as its rx_queue), or
+ * undefined when nothing listens there. A process that stops accepting leaves them there.
+ */
+export function acceptQueueLength(port: number): number | undefined {
+  const local = `0100007F:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  for (const line of readFileSync('/proc/net/tcp', 'utf8').split('\n').slice(1)) {
+    const [, address, , state, queues] = line.trim().split(/\s+/);
+    if (address === local && state === '0A') return parseInt(queues!.split(':')[1]!, 16);
+  }
+  return undefined;
+}
+
 function descendants(pid: number): number[] {
   const out: number[] = [];
   const queue = [pid];

@@ -26,6 +26,13 @@ export interface AppThreadEvents {
   exited(thread: AppThread, reason: string): void;
 }
 
+/**
+ * A thread that answered a ping is asked again no sooner than this. Under keep-alive load it
+ * starts another request between the answer and the next look, so asking again at once would
+ * keep a ping and a pong in flight at every turn of both event loops.
+ */
+const PING_INTERVAL_MS = 5;
+
 /** The thread's entry module, next to this file in dist/. */
 const THREAD_ENTRY = new URL('./thread-main.js', import.meta.url);
 
@@ -43,11 +50,13 @@ export class AppThread {
   private exitedPromise: Promise<void>;
   /** A ping was sent and not answered yet. */
   private pingOutstanding = false;
+  /** When the last pong came (performance.now()). */
+  private lastPongAt = -Infinity;
   /**
-   * The thread answered a ping since it was last given a connection: it has requests in
-   * progress, but they wait on I/O, so it can take another connection at once.
+   * The thread's count of started requests when it last answered a ping, if it has not been
+   * given a connection since (see provenFree).
    */
-  provenFree = false;
+  private freeAtStarted: number | undefined;
   /** terminate() was called: the exit that follows is expected. */
   private terminating = false;
 
@@ -86,6 +95,16 @@ export class AppThread {
     return this.terminating || this.state === 'gone';
   }
 
+  /**
+   * The thread answered a ping since it was last given a connection, and has started no request
+   * since: it may have requests in progress, but they wait on I/O, so it can take another
+   * connection at once. A request that starts after the pong (its bytes came late, or it was
+   * already on its way when the ping was answered) may be CPU-bound: not proven.
+   */
+  get provenFree(): boolean {
+    return this.freeAtStarted === this.shared.started();
+  }
+
   /** Fds handed to the thread that it has not adopted yet (it adopts them in order). */
   get queued(): number {
     return this.seq - this.shared.lastAdopted();
@@ -101,7 +120,7 @@ export class AppThread {
     const { fd, peer, noDelay } = accepted;
     this.seq += 1;
     this.handed += 1;
-    this.provenFree = false;
+    this.freeAtStarted = undefined;
     this.unadopted.push({ seq: this.seq, fd });
     this.post({ type: 'connection', fd, seq: this.seq, listener, peer, noDelay });
   }
@@ -110,7 +129,7 @@ export class AppThread {
   relay(socket: Socket, listener: number): void {
     const { port1, port2 } = new MessageChannel();
     this.relays += 1;
-    this.provenFree = false;
+    this.freeAtStarted = undefined;
     socket.once('close', () => (this.relays -= 1));
     relaySocket(socket, port1);
     if (this.state === 'gone') port1.close();
@@ -122,8 +141,8 @@ export class AppThread {
   }
 
   /** Ask whether the thread's event loop is free (once at a time). */
-  ping(): void {
-    if (this.pingOutstanding || this.state !== 'ready') return;
+  ping(now: number = performance.now()): void {
+    if (this.pingOutstanding || this.state !== 'ready' || now - this.lastPongAt < PING_INTERVAL_MS) return;
     this.pingOutstanding = true;
     this.post({ type: 'ping' });
   }
@@ -161,7 +180,8 @@ export class AppThread {
         break;
       case 'pong':
         this.pingOutstanding = false;
-        this.provenFree = true;
+        this.freeAtStarted = message.started;
+        this.lastPongAt = performance.now();
         this.events.pong(this);
         break;
       case 'budget-spent':

@@ -27,9 +27,9 @@ import { RequestBudget } from './request-budget.js';
 import { ThreadPool } from './thread-pool.js';
 
 /**
- * While accepting with requests in progress, look at the threads again this often: a thread
- * that starts a CPU-bound request says nothing, and until the next look the process may still
- * take a connection that a sibling process could serve at once.
+ * While accepting with connections open, look at the threads again this often: a thread that
+ * starts a CPU-bound request says nothing, and until the next look the process may still take
+ * a connection that a sibling process could serve at once.
  */
 const BUSY_RECHECK_MS = 5;
 
@@ -142,8 +142,9 @@ export class GthreadWorker extends Worker {
     const pool = this.pool;
     const room = pool !== undefined && super.readyForConnection();
     const ready = room && pool.canTakeConnection();
+    // Pings are spaced (AppThread.ping): look again to send the ones held back.
     if (room && !ready) pool.probeBusyThreads();
-    if (ready && pool.anyRequestInProgress()) this.scheduleRecheck();
+    if (room && (!ready || pool.anyThreadInUse())) this.scheduleRecheck();
     return ready;
   }
 

@@ -54,8 +54,11 @@ export type ThreadToMain =
   | { readonly type: 'boot-failed'; readonly message: string; readonly code: string | undefined }
   /** Since the last report: connections closed and responses completed. Sent at most once per loop turn. */
   | { readonly type: 'report'; readonly closed: number }
-  /** The answer to 'ping': the thread's event loop turned since it was asked. */
-  | { readonly type: 'pong' }
+  /**
+   * The answer to 'ping': the thread's event loop turned since it was asked. `started` is its
+   * count of started requests then (see AppThread.provenFree).
+   */
+  | { readonly type: 'pong'; readonly started: number }
   /** The thread started the last request max_requests allows: stop accepting now. */
   | { readonly type: 'budget-spent' }
   /** After a stop: connections are closed and the shutdown hooks have run. */

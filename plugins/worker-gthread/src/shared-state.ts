@@ -5,13 +5,14 @@
  *
  * Layout: BigInt64 [0] last heartbeat (ms since the epoch), BigInt64 [1] the sequence number
  * of the last connection fd the thread adopted; Int32 [4] requests in progress, Int32 [5]
- * requests served.
+ * requests served, Int32 [6] requests started.
  */
-const BYTES = 24;
+const BYTES = 28;
 const BEAT = 0;
 const ADOPTED = 1;
 const ACTIVE_REQUESTS = 0;
 const SERVED = 1;
+const STARTED = 2;
 
 export class ThreadSharedState {
   private readonly words: BigInt64Array;
@@ -19,7 +20,7 @@ export class ThreadSharedState {
 
   constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(BYTES)) {
     this.words = new BigInt64Array(buffer, 0, 2);
-    this.counters = new Int32Array(buffer, 16, 2);
+    this.counters = new Int32Array(buffer, 16, 3);
   }
 
   /** Thread: its event loop turned just now. */
@@ -44,6 +45,12 @@ export class ThreadSharedState {
 
   requestStarted(): void {
     Atomics.add(this.counters, ACTIVE_REQUESTS, 1);
+    Atomics.add(this.counters, STARTED, 1);
+  }
+
+  /** Requests the thread has started since it started (wraps past 2^31; only compared for equality). */
+  started(): number {
+    return Atomics.load(this.counters, STARTED);
   }
 
   requestFinished(): void {

@@ -46,7 +46,7 @@ async function main(port: NonNullable<typeof parentPort>, data: ThreadBootData):
         runtime.log.reopenFiles();
         break;
       case 'ping':
-        answerOnceLoopTurned(() => send({ type: 'pong' }));
+        answerOnceLoopTurned(() => send({ type: 'pong', started: shared.started() }));
         break;
       case 'stop':
         if (stopping) {
@@ -77,7 +77,8 @@ async function main(port: NonNullable<typeof parentPort>, data: ThreadBootData):
  * connection adopted in the same batch of messages had even been read, since a new socket's
  * first read comes in the next poll phase. So it waits for the check phase after that one:
  * past the first request (CPU-bound or not) of everything adopted so far. An idle thread
- * still answers within two loop turns.
+ * still answers within two loop turns. A request whose bytes come later still starts after
+ * the pong: the pong carries the count of started requests, so the main thread sees that.
  */
 function answerOnceLoopTurned(answer: () => void): void {
   setImmediate(() => setImmediate(answer));

@@ -89,9 +89,13 @@ export class ThreadPool {
     return this.slots.some((t) => t !== undefined && t.state === 'ready' && isFree(t, someBusy));
   }
 
-  /** Whether some thread has a request in progress (it may become blocked without a word). */
-  anyRequestInProgress(): boolean {
-    return this.slots.some((t) => t !== undefined && t.state === 'ready' && t.shared.activeRequests() > 0);
+  /**
+   * Whether some thread may become blocked without a word: it has a request in progress, or a
+   * connection on which one may start (a connection's first request can come well after the
+   * thread adopted it, and a keep-alive connection's next one at any time).
+   */
+  anyThreadInUse(): boolean {
+    return this.slots.some((t) => t !== undefined && t.state === 'ready' && (t.connections > 0 || t.shared.activeRequests() > 0));
   }
 
   /** Ping every ready thread (once at a time each): any answer calls onCapacity. */
@@ -274,9 +278,10 @@ function bootError(message: string, code: string | undefined): Error {
 }
 
 /**
- * A request is in progress on the thread and it has not answered a ping since it was last
- * given a connection. A thread whose requests only wait on I/O (a long poll, a slow upstream)
- * answers within two turns of its loop, and so is not busy.
+ * A request is in progress on the thread and it is not proven free: it has not answered a ping
+ * since it was last given a connection or last started a request. A thread whose requests only
+ * wait on I/O (a long poll, a slow upstream) answers within two turns of its loop, and so is
+ * not busy.
  */
 function isBusy(thread: AppThread): boolean {
   return !thread.provenFree && thread.shared.activeRequests() > 0;

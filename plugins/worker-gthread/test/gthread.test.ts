@@ -7,9 +7,10 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, renameSync } from 'node:fs';
 import { Agent } from 'node:http';
+import { connect, type Socket } from 'node:net';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
-import { appEvents, childPids, cleanup, httpGet, listeningPort, startCli, startServer, tempDir, waitFor, waitForEvents, writeFile, type HttpResult } from '@gunicorn-ts/test/support';
+import { acceptQueueLength, appEvents, childPids, cleanup, httpGet, listeningPort, sleep, startCli, startServer, tempDir, waitFor, waitForEvents, writeFile, type HttpResult } from '@gunicorn-ts/test/support';
 import { THREAD_APP_SOURCE, type ThreadReply } from './thread-app.js';
 
 after(cleanup);
@@ -33,6 +34,14 @@ async function gthread(extra: readonly string[] = [], dir = tempDir(), env: Node
   const port = listeningPort(server);
   await answering(port);
   return { server, port, dir };
+}
+
+/** A TCP connection to the port, once connected (the kernel completed it; the server may not have accepted it). */
+function connected(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => resolve(socket));
+    socket.once('error', reject);
+  });
 }
 
 /**
@@ -121,6 +130,37 @@ describe('gthread worker', () => {
       assert.notEqual(r.pid, cpu.pid, 'served by the other process');
       assert.ok(r.end < cpu.end, 'without waiting for the blocked one');
     }
+  });
+
+  test('a CPU-bound request that starts after its thread answered a ping still stops the process accepting', async () => {
+    const dir = tempDir();
+    const server = await startServer(['-k', 'gthread', '--threads', '1', '-w', '1', '-b', '127.0.0.1:0', threadApp(dir)], { cwd: dir });
+    const port = listeningPort(server);
+    await answering(port);
+    // The one thread holds a request waiting on I/O, so the process pings it after each accept.
+    const slow = httpGet({ port, path: '/slow?ms=5000', timeoutMs: 15_000 });
+    await waitForEvents(dir, 'slow', 1, 8_000);
+    // A connection that sends nothing yet: the thread adopts it and answers the ping.
+    const quiet = await connected(port);
+    try {
+      await waitFor('the quiet connection accepted', () => acceptQueueLength(port) === 0, 5_000);
+      await sleep(300);
+      // Its request comes only now, after the answer, and blocks the thread for 2 s.
+      quiet.write('GET /cpu?ms=2000 HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitForEvents(dir, 'cpu', 1, 8_000);
+      const late = await Promise.all([connected(port), connected(port), connected(port)]);
+      try {
+        await sleep(300);
+        // Before, the answer to the ping counted as proof that the thread was free until the
+        // next accept, so the process took these and queued them behind the blocked request.
+        assert.equal(acceptQueueLength(port), 3, 'new connections wait in the kernel queue for a process that can serve them');
+      } finally {
+        for (const socket of late) socket.destroy();
+      }
+    } finally {
+      quiet.destroy();
+    }
+    reply(await slow);
   });
 
   test('a thread stuck in while (true) is replaced, and a sibling thread finishes its slow request', async () => {

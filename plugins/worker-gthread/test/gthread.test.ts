@@ -124,6 +124,8 @@ describe('gthread worker', () => {
     }, 15_000, 20);
     const blocked = httpGet({ port, path: '/cpu?ms=2000', timeoutMs: 10_000 });
     await waitForEvents(dir, 'cpu', 1, 8_000);
+    // The process looks at its threads every 5 ms: leave it time to, on a loaded machine too.
+    await sleep(100);
     const quick = await Promise.all(Array.from({ length: 3 }, () => httpGet({ port, timeoutMs: 1_500 }).then(reply)));
     const cpu = reply(await blocked);
     for (const r of quick) {
@@ -148,6 +150,7 @@ describe('gthread worker', () => {
       // Its request comes only now, after the answer, and blocks the thread for 2 s.
       quiet.write('GET /cpu?ms=2000 HTTP/1.1\r\nHost: x\r\n\r\n');
       await waitForEvents(dir, 'cpu', 1, 8_000);
+      await sleep(100); // the process looks at its threads every 5 ms
       const late = await Promise.all([connected(port), connected(port), connected(port)]);
       try {
         await sleep(300);

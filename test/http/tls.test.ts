@@ -60,17 +60,26 @@ describeEachTarget('HTTPS serving', (targets) => {
     assert.equal(body.encrypted, true);
   });
 
-  test('cert_reqs 2 (required): a client without a certificate is refused', async () => {
+  const clientCert = () => ({ cert: readFileSync(file('client.pem')), key: readFileSync(file('client.key')) });
+  const rogueCert = () => ({ cert: readFileSync(file('rogue.pem')), key: readFileSync(file('rogue.key')) });
+
+  test('cert_reqs 2 (required): only a certificate from ca_certs is let in, and the app sees it verified', async () => {
     const target = await targets.get({ tls: { ...serverCert(), caCerts: file('ca.pem'), certReqs: 2 } });
-    await assert.rejects(httpsEcho(target.port, {}));
-    const body = await httpsEcho(target.port, { cert: readFileSync(file('client.pem')), key: readFileSync(file('client.key')) });
-    assert.equal(body.scheme, 'https');
+    await assert.rejects(httpsEcho(target.port, {}), 'no certificate');
+    // Before, a bare server TLSSocket never checked the chain: any certificate got in.
+    await assert.rejects(httpsEcho(target.port, rogueCert()), 'a certificate ca_certs did not sign');
+    const body = await httpsEcho(target.port, clientCert());
+    assert.deepEqual([body.scheme, body.authorized, body.authorizationError, body.peerCommonName], ['https', true, null, 'client']);
   });
 
-  test('cert_reqs 1 (optional): no certificate is fine, an untrusted one is refused', async () => {
+  test('cert_reqs 1 (optional): no certificate is fine, a trusted one is verified, an untrusted one is refused', async () => {
     const target = await targets.get({ tls: { ...serverCert(), caCerts: file('ca.pem'), certReqs: 1 } });
-    assert.equal((await httpsEcho(target.port, {})).scheme, 'https');
-    await assert.rejects(httpsEcho(target.port, { cert: readFileSync(file('rogue.pem')), key: readFileSync(file('rogue.key')) }));
+    const anonymous = await httpsEcho(target.port, {});
+    assert.deepEqual([anonymous.scheme, anonymous.authorized, anonymous.peerCommonName], ['https', false, null]);
+    // Before, a certificate that verified was refused too.
+    const trusted = await httpsEcho(target.port, clientCert());
+    assert.deepEqual([trusted.authorized, trusted.authorizationError, trusted.peerCommonName], [true, null, 'client']);
+    await assert.rejects(httpsEcho(target.port, rogueCert()));
   });
 
   test('ssl_version TLSv1_2 as a floor: TLS 1.3 clients are still served', async () => {

@@ -1,8 +1,9 @@
 import { IncomingMessage, OutgoingMessage, ServerResponse } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 
 /**
- * The private parts of Node 20's http objects we depend on (lib/_http_outgoing.js,
- * lib/_http_incoming.js, lib/_http_server.js). Kept in one place so that a Node upgrade that
+ * The private parts of Node 20's http and tls objects we depend on (lib/_http_outgoing.js,
+ * lib/_http_incoming.js, lib/_http_server.js, lib/_tls_wrap.js). Kept in one place so that a Node upgrade that
  * changes them breaks in one file.
  */
 
@@ -54,3 +55,15 @@ export const responsePrototypeEnd = ServerResponse.prototype.end;
 export const responsePrototypeWriteEarlyHints = ServerResponse.prototype.writeEarlyHints;
 export const responsePrototypeWriteContinue = ServerResponse.prototype.writeContinue;
 export const responsePrototypeWriteProcessing = ServerResponse.prototype.writeProcessing;
+
+/**
+ * The verdict of OpenSSL's check of the peer's certificate chain, as tls.Server reads it in
+ * lib/_tls_wrap.js (onServerSocketSecure): null when it verified, else an Error whose `code` is
+ * the OpenSSL reason (e.g. SELF_SIGNED_CERT_IN_CHAIN). A server-side TLSSocket made without a
+ * tls.Server gets no such check, so its `authorized` would stay false whatever the client sent.
+ */
+export function tlsVerifyError(socket: TLSSocket): (Error & { code?: string }) | null {
+  const handle = (socket as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } | null })._handle;
+  if (typeof handle?.verifyError !== 'function') throw new Error("gunicorn-ts: Node's tls internals changed (no _handle.verifyError)");
+  return handle.verifyError();
+}

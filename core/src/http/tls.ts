@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import * as tls from 'node:tls';
 import { GtsError } from '../errors.js';
+import { tlsVerifyError } from './node-internals.js';
 
 /**
  * Gunicorn's ssl settings, mapped onto Node's TLS:
@@ -161,6 +162,11 @@ export function createTlsContext(settings: TlsSettings): TlsServerContext {
  * Server side of TLS over an accepted socket (or a Duplex, e.g. after PROXY protocol):
  * raw socket → wrapTlsSocket → HttpConnection. Handshake failures and timeouts destroy the
  * socket; `onError` hears about them (the socket always has an error listener).
+ *
+ * With cert_reqs 1 or 2 the client's certificate is checked here, as tls.Server does for its
+ * own sockets (a bare server TLSSocket is not checked at all): `socket.authorized` and
+ * `socket.authorizationError` tell the app the verdict, and a certificate that does not verify
+ * against ca_certs ends the connection before any HTTP byte is read.
  */
 export function wrapTlsSocket(
   raw: Socket | Duplex,
@@ -183,12 +189,27 @@ export function wrapTlsSocket(
   socket.once('close', () => clearTimeout(timer));
   socket.once('secure', () => {
     clearTimeout(timer);
-    if (!context.verifyPresentedCertificate || socket.authorized) return;
-    const peer = socket.getPeerCertificate();
-    if (peer !== null && Object.keys(peer).length > 0) {
-      // Python's CERT_OPTIONAL: a certificate that is presented must verify.
-      socket.destroy(new Error(`TLS client certificate rejected: ${String(socket.authorizationError)}`));
-    }
+    if (context.requestCert) checkClientCertificate(socket, context);
   });
   return socket;
+}
+
+/**
+ * CERT_REQUIRED: the certificate must verify (OpenSSL already refused a client without one).
+ * CERT_OPTIONAL: none is fine, but one that is presented must verify, as in Python.
+ */
+function checkClientCertificate(socket: tls.TLSSocket, context: TlsServerContext): void {
+  const verifyError = tlsVerifyError(socket);
+  if (verifyError === null) {
+    socket.authorized = true;
+    return;
+  }
+  const reason = verifyError.code ?? verifyError.message;
+  // What tls.Server stores: the OpenSSL code, a string (though @types/node says Error).
+  Object.assign(socket, { authorizationError: reason });
+  const peer = socket.getPeerCertificate();
+  const presented = peer !== null && Object.keys(peer).length > 0;
+  if (context.rejectUnauthorized || (context.verifyPresentedCertificate && presented)) {
+    socket.destroy(new Error(`TLS client certificate rejected: ${reason}`));
+  }
 }

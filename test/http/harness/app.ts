@@ -36,6 +36,12 @@ function sendJson(res: ServerResponse, value: unknown, status = 200): void {
   res.end(body);
 }
 
+/** The CN of the client's TLS certificate, or null (no TLS, or no certificate). */
+function peerCommonName(socket: unknown): string | null {
+  const peer = (socket as { getPeerCertificate?: () => { subject?: { CN?: string } } | null }).getPeerCertificate?.();
+  return peer?.subject?.CN ?? null;
+}
+
 function delay(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
@@ -90,6 +96,9 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
         complete: req.complete,
         scheme: (req as { scheme?: string }).scheme,
         encrypted: (req.socket as { encrypted?: boolean }).encrypted === true,
+        authorized: (req.socket as { authorized?: boolean }).authorized,
+        authorizationError: (req.socket as { authorizationError?: unknown }).authorizationError ?? null,
+        peerCommonName: peerCommonName(req.socket),
       });
       return;
     }

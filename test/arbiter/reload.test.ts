@@ -4,7 +4,8 @@
  * change), each under a keep-alive load loop that counts every failure and non-2xx answer.
  */
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { childPids, cleanup, freePort, httpGet, keepAliveLoad, PID_APP_SOURCE, pidApp, sleep, startServer, tempDir, waitFor, waitWorkersServing, writeFile } from '../support/index.js';
 
@@ -98,6 +99,25 @@ describe('reloading without failed requests', () => {
     await server.waitForLine(/Worker reloading: .*app\.mjs modified/, 5000);
     await waitFor('new code served', async () => /^v2 pid=/.test((await httpGet({ port })).body), 10_000, 100);
     assert.ok(!childPids(server.pid).includes(first!));
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
+  it('--reload ignores files that are not code, such as a log written next to the app', async () => {
+    const dir = tempDir();
+    const app = pidApp(dir);
+    const port = await freePort();
+    // The access log lands in the watched directory: before, every request restarted the worker.
+    const server = await startServer(['--reload', '--access-logfile', join(dir, 'access.log'), '-b', `127.0.0.1:${port}`, app]);
+    await waitWorkersServing(port, 1);
+    const workers = childPids(server.pid);
+    await sleep(300); // the master watches once the worker reported ready
+    for (let i = 0; i < 5; i++) assert.equal((await httpGet({ port })).status, 200);
+    writeFileSync(join(dir, 'notes.txt'), 'not code\n');
+    await sleep(1000); // past the 200 ms debounce, with room for a restart to show
+    assert.ok(readFileSync(join(dir, 'access.log'), 'utf8').includes('GET /'), 'the access log was written');
+    assert.doesNotMatch(server.output(), /Worker reloading/);
+    assert.deepEqual(childPids(server.pid), workers);
     server.signal('SIGQUIT');
     await server.waitExit(5000);
   });

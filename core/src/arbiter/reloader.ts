@@ -1,15 +1,21 @@
 /**
- * --reload: watch the app's directory tree (outside node_modules and dot-directories) and call
- * back once per burst of changes. Runs in the master, which then replaces the workers the same
+ * --reload: watch the app's directory tree (outside node_modules and dot-directories) for
+ * changes to code (CODE_EXTENSIONS) and call back once per burst of changes. Runs in the master, which then replaces the workers the same
  * way as on HUP; one watcher serves all workers. Directories are watched one by one (inotify
  * is per directory), so big trees under node_modules cost nothing.
  */
-import { readdirSync, watch, type FSWatcher } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
+import { extname, join } from 'node:path';
 
 const DEBOUNCE_MS = 200;
 const SKIPPED_DIRECTORIES = new Set(['node_modules']);
 const MAX_DIRECTORIES = 2000;
+/**
+ * What counts as code: what Node loads as a module, and JSON an app imports. Gunicorn 19
+ * watches only loaded modules. Before, any file counted, so a log written next to the app (by
+ * the server, or by the shell's redirect) restarted the workers at every line, for ever.
+ */
+const CODE_EXTENSIONS = new Set(['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts', '.jsx', '.tsx', '.json', '.node', '.wasm']);
 
 export class Reloader {
   private readonly watchers = new Map<string, FSWatcher>();
@@ -59,7 +65,8 @@ export class Reloader {
     if (base.startsWith('.') || SKIPPED_DIRECTORIES.has(base)) return;
     const file = join(dir, base);
     // A new directory appears as 'rename': watch it too.
-    if (event === 'rename') this.addDirectory(file);
+    if (event === 'rename' && isDirectory(file)) this.addDirectory(file);
+    if (!CODE_EXTENSIONS.has(extname(base).toLowerCase())) return;
     this.changed = file;
     clearTimeout(this.timer);
     this.timer = setTimeout(() => {
@@ -67,5 +74,13 @@ export class Reloader {
       this.changed = undefined;
       if (changed !== undefined) this.onChange(changed);
     }, DEBOUNCE_MS);
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // Gone again.
   }
 }

@@ -76,6 +76,9 @@ describe('process mechanics', () => {
     assert.equal(launcher.output(), '', 'the daemon does not write to the launcher\'s stdio');
     assert.equal((await httpGet({ port })).status, 200);
     await waitFor('2 workers', () => childPids(daemon).length === 2, 5000);
+    // Gunicorn's daemonize() umask, not -m's default 0: before, the log was world-writable.
+    assert.equal(statSync(log).mode & 0o777, 0o644);
+    assert.deepEqual([daemon, ...childPids(daemon)].map((pid) => procStatus(pid, 'Umask')), ['0022', '0022', '0022']);
 
     process.kill(daemon, 'SIGWINCH');
     await waitFor('workers stopped', () => childPids(daemon).length === 0, 10_000);

@@ -11,7 +11,10 @@ import { isDaemonChild, launchDaemon, reportToLauncher } from './daemon.js';
 export async function runArbiter(invocation: Invocation, settings: Settings): Promise<number> {
   if (settings.get('daemon') && !isDaemonChild(invocation.env)) return launchDaemon(invocation, settings);
   const daemon = settings.get('daemon');
-  if (daemon) process.umask(settings.get('umask'));
+  // As Gunicorn's daemonize(): 022, whatever the shell had. The umask setting (-m, default 0)
+  // applies only while binding unix sockets; here it made every file of the daemon and of the
+  // app world-writable.
+  if (daemon) process.umask(0o22);
   const arbiter = new Arbiter(invocation, settings, {
     onReady: daemon ? () => reportToLauncher({ type: 'daemon-ready' }) : undefined,
   });

@@ -6,7 +6,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { describeEachTarget } from './harness/suite.js';
 import type { Target } from './harness/target.js';
-import { request, WireClient } from './harness/wire.js';
+import { request, withClient, WireClient, type ParsedResponse } from './harness/wire.js';
 import { expectPipelined, expectRefused, expectResponses, json } from './harness/expect.js';
 
 describeEachTarget('framing', (targets) => {
@@ -228,6 +228,21 @@ describeEachTarget('framing', (targets) => {
     test('RFC 9112 §7.1: a bad chunk after good ones is refused even though the app is already reading', async () => {
       const r = await expectRefused(target, request('POST', '/echo', [chunked], '5\r\nhello\r\nzz\r\n'), 400);
       assert.match(r.responses[0]!.body.toString(), /chunk size/i);
+    });
+
+    test('RFC 9112 §7.1: an app that answers later, after its malformed body was answered 400, harms nothing', async () => {
+      const pid = target.servingPid();
+      // The app sets headers from a timer 200 ms on; the 400 went out through a response of the
+      // server's own. Before, that response was the app's, and its setHeader threw
+      // ERR_HTTP_HEADERS_SENT, uncaught: the worker died, with every connection it held.
+      await expectRefused(target, request('POST', '/answer-later?ms=200', [chunked], '3\r\nabcXX'), 400);
+      let bystander: ParsedResponse | undefined;
+      await withClient(target, async (client) => {
+        client.write(request('GET', '/slow?ms=600', [close]));
+        bystander = await client.readResponse();
+      });
+      assert.equal(bystander?.status, 200, 'a request in flight when the app answered is served');
+      assert.equal(target.servingPid(), pid, 'by the same worker');
     });
   });
 });

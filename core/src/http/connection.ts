@@ -576,16 +576,25 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     this.noMoreRequests = true;
   }
 
-  /** Answers an exchange ourselves (app failure, bad body) and closes after it. */
+  /**
+   * Answers an exchange ourselves (app failure, bad body) and closes after it. The answer goes
+   * out through a response of our own; the app's is detached and closed, as if its client had
+   * left, so what the app still does with it (a timer's setHeader, writeHead, end) goes nowhere
+   * and throws nothing. Before, the answer was written through the app's `res`, and an app that
+   * set a header after a malformed body had been answered 400 threw ERR_HTTP_HEADERS_SENT from
+   * its timer, which ended the worker.
+   */
   private respondInstead(ex: Exchange, status: number, detail: string): void {
-    const res = ex.res as HttpResponse & ResponseInternals;
+    const appRes = ex.res as HttpResponse & ResponseInternals;
+    const res = new HttpResponse(ex.req, this) as HttpResponse & ResponseInternals;
+    res.shouldKeepAlive = false;
+    res[kResponseState].forceClose = true;
+    res.on('finish', () => this.onResponseFinish(ex));
+    if (this.socket._httpMessage === appRes) appRes.detachSocket(this.socket);
+    ex.setResponse(res);
+    if (this.queue[0] === ex) res.assignSocket(this.socket as Socket);
+    process.nextTick(emitResponseClose, appRes);
     try {
-      res[kResponseState].forceClose = true;
-      for (const name of res.getHeaderNames()) res.removeHeader(name);
-      res._removedConnection = false;
-      res._removedContLen = false;
-      res._removedTE = false;
-      res.statusMessage = '';
       const body = `${status} ${detail}\n`;
       res.writeHead(status, {
         'Content-Type': 'text/plain; charset=utf-8',

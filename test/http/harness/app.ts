@@ -199,6 +199,14 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
     case '/ignore-body':
       res.end('ignored');
       return;
+    case '/answer-later':
+      // Answers from a timer, without reading the body: a throw there would be uncaught.
+      setTimeout(() => {
+        res.setHeader('X-Late', 'yes');
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('late');
+      }, param('ms', 200));
+      return;
     case '/read-slowly': {
       // Consumes the body with pauses: request backpressure must hold the client, not lose data.
       let total = 0;

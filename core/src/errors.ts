@@ -90,6 +90,7 @@ const table = {
   GTS_ERR_HTTP_CHUNK_LINE_TOO_LONG: { status: 400, message: 'Chunk size line is too long' },
   GTS_ERR_HTTP_EXPECTATION_FAILED: { status: 417, message: 'Unsupported expectation' },
   GTS_ERR_HTTP_CONNECT_NOT_SUPPORTED: { status: 501, message: 'CONNECT is not supported' },
+  GTS_ERR_HTTP_METHOD_NOT_IMPLEMENTED: { status: 501, message: 'Method not implemented for this app' },
   GTS_ERR_HTTP_REQUEST_TIMEOUT: { status: 408, message: 'Request header timeout' },
   GTS_ERR_HTTP_INCOMPLETE_REQUEST: { status: 400, message: 'Incomplete request' },
   GTS_ERR_HTTP_APP_ERROR: { status: 500, message: 'Internal Server Error' },

@@ -21,6 +21,27 @@ export class UnusableHostError extends Error {
 }
 
 /**
+ * A method a Request cannot carry as received: the fetch standard refuses CONNECT, TRACE and
+ * TRACK, and upper-cases DELETE, GET, HEAD, OPTIONS, POST and PUT in any case. Methods are
+ * case-sensitive (RFC 9110 §9.1), so `delete` is not DELETE: a handler must not see it as one.
+ */
+export class UnrepresentableMethodError extends Error {
+  override name = 'UnrepresentableMethodError';
+}
+
+const FORBIDDEN_METHODS = new Set(['CONNECT', 'TRACE', 'TRACK']);
+const NORMALIZED_METHODS = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
+
+function requestMethod(req: IncomingMessage): string {
+  const method = req.method ?? 'GET';
+  const upper = method.toUpperCase();
+  if (FORBIDDEN_METHODS.has(upper) || (upper !== method && NORMALIZED_METHODS.has(upper))) {
+    throw new UnrepresentableMethodError(`${method} cannot be given to a fetch handler`);
+  }
+  return method;
+}
+
+/**
  * The request's absolute URL. The target is appended to the origin as text, never resolved
  * against it, so `//admin/x` stays a path. An empty Host (allowed when the target has no
  * authority) and HTTP/1.0 without one are "localhost"; `OPTIONS *` becomes the path `/*`.
@@ -48,7 +69,7 @@ export function toWebRequest(req: IncomingMessage, signal: AbortSignal): Request
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string);
   // An absolute-form target's authority replaces the Host field (RFC 9112 §3.2.2), as req.headers.host has it.
   if (req.headers.host !== undefined) headers.set('host', req.headers.host);
-  const method = req.method ?? 'GET';
+  const method = requestMethod(req);
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const init: RequestInit & { duplex?: 'half' } = { method, headers, signal };
   if (hasBody) {
@@ -124,11 +145,10 @@ export function adaptFetchHandler(handler: FetchHandler): NodeRequestListener {
     try {
       request = toWebRequest(req, controller.signal);
     } catch (err) {
-      if (!(err instanceof UnusableHostError)) throw err;
-      // The client's fault, not the app's: answered here, the app is not called.
-      const { status, message } = HTTP_ERRORS[HttpErrorCode.INVALID_HOST];
-      res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', Connection: 'close' });
-      res.end(`${status} ${message}\n`);
+      // The request's fault, not the app's: answered here, the app is not called.
+      if (err instanceof UnusableHostError) refuse(res, HttpErrorCode.INVALID_HOST);
+      else if (err instanceof UnrepresentableMethodError) refuse(res, HttpErrorCode.METHOD_NOT_IMPLEMENTED);
+      else throw err;
       return;
     }
     const response = await handler(request);
@@ -137,4 +157,12 @@ export function adaptFetchHandler(handler: FetchHandler): NodeRequestListener {
     }
     await writeWebResponse(response, res, req.method);
   };
+}
+
+/** The status and short text of an HTTP error-table entry, then close, as the HTTP front answers. */
+function refuse(res: ServerResponse, code: HttpErrorCode): void {
+  const { status, message } = HTTP_ERRORS[code];
+  const body = `${status} ${message}\n`;
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+  res.end(body);
 }

@@ -8,7 +8,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import * as net from 'node:net';
 import { after, describe, it } from 'node:test';
-import { CLI_PATH, cleanup, freePort, httpGet, pidApp, startCli, startServer, tempDir, track, waitFor, isAlive, childPids } from '../support/index.js';
+import { CLI_PATH, cleanup, freePort, httpGet, pidApp, startCli, startServer, tempDir, track, waitFor, isAlive, childPids, waitWorkersServing } from '../support/index.js';
 
 after(cleanup);
 
@@ -95,19 +95,36 @@ describe('listening sockets', () => {
     assert.match(server.output(), /Cannot bind unix:.*not-a-socket: .*is not a socket/);
   });
 
-  it('fails with one clear error naming the address when the port is in use', async () => {
+  it('a port in use is tried 5 times, 1 s apart, then fails with one clear error naming the address', async () => {
     const port = await freePort();
     const blocker = net.createServer().listen(port, '127.0.0.1');
     await new Promise((resolve) => blocker.once('listening', resolve));
     try {
       const server = startCli(['-b', `127.0.0.1:${port}`, pidApp()]);
-      const status = await server.waitExit(10_000);
+      const status = await server.waitExit(15_000);
       assert.notEqual(status, 0);
+      assert.equal(server.output().match(/Connection in use: 127\.0\.0\.1:\d+\. Retrying in 1 second\./g)?.length, 4);
       assert.match(server.output(), new RegExp(`Cannot bind 127\\.0\\.0\\.1:${port}: EADDRINUSE`));
       assert.doesNotMatch(server.output(), /Booting worker/);
     } finally {
       blocker.close();
     }
+  });
+
+  it('a port freed while the start retries is bound, as after a quick restart', async () => {
+    const port = await freePort();
+    const blocker = net.createServer().listen(port, '127.0.0.1');
+    await new Promise((resolve) => blocker.once('listening', resolve));
+    const server = startCli(['-b', `127.0.0.1:${port}`, pidApp()]);
+    try {
+      await server.waitForLine(/Connection in use: 127\.0\.0\.1:\d+\. Retrying in 1 second\./, 10_000);
+    } finally {
+      blocker.close();
+    }
+    await server.waitForLine(/Booting worker/, 10_000);
+    await waitWorkersServing(port, 1);
+    server.signal('SIGQUIT');
+    assert.equal(await server.waitExit(5000), 0);
   });
 
   it('uses an inherited fd://N and sockets passed by systemd (LISTEN_FDS/LISTEN_PID)', async () => {

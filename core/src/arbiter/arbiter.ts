@@ -39,6 +39,10 @@ import { closeListeners, createListeners, takeSocketSources, type Listener, type
 import { SpawnBackoff } from './spawn-backoff.js';
 import { WorkerProcess } from './worker-process.js';
 
+/** At start, as Gunicorn's create_sockets: an address in use is tried 5 times, 1 s apart. */
+const BIND_ATTEMPTS = 5;
+const BIND_RETRY_DELAY_MS = 1000;
+
 /** Gunicorn's exit statuses for a worker that could not boot / could not load the app. */
 export const WORKER_BOOT_ERROR = 3;
 export const APP_LOAD_ERROR = 4;
@@ -244,7 +248,11 @@ export class Arbiter implements ArbiterApi {
 
     this.socketSources = takeSocketSources(process.env);
     this.systemd = this.socketSources.systemdFds.length > 0;
-    this.listeners = await createListeners(this.settings, this.socketSources);
+    this.listeners = await createListeners(this.settings, this.socketSources, [], {
+      attempts: BIND_ATTEMPTS,
+      delayMs: BIND_RETRY_DELAY_MS,
+      onAddressInUse: (address) => this.log.error('Connection in use: %s. Retrying in 1 second.', address),
+    });
     this.log.debug('Arbiter booted');
     this.log.info('Listening at: %s (%s)', this.listeners.map(String).join(','), this.pid);
     this.log.info('Using worker: %s', this.settings.effectiveWorkerClass());

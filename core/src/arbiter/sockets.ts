@@ -12,8 +12,9 @@ import { chownSync, lstatSync, unlinkSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { constants } from 'node:os';
 import * as net from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { getSystemErrorName } from 'node:util';
-import { gtsError } from '../errors.js';
+import { GtsError, gtsError, isGtsError } from '../errors.js';
 import type { Settings } from '../settings/settings.js';
 import { nativeAddon } from '../worker/native.js';
 import { INHERITED_FDS_ENV } from './messages.js';
@@ -98,12 +99,28 @@ export function takeSocketSources(env: NodeJS.ProcessEnv): SocketSources {
 }
 
 /**
+ * At start, an address in use is tried again, as Gunicorn does ("Retrying in 1 second.", five
+ * tries): the previous server of a quick restart may still be letting go of it.
+ */
+export interface BindRetry {
+  readonly attempts: number;
+  readonly delayMs: number;
+  /** Before each wait: say so in the log. */
+  readonly onAddressInUse: (address: string) => void;
+}
+
+/**
  * Bind every configured address (or adopt the passed fds) and put each in LISTEN state.
  * An address that one of `current` (a HUP's old listeners) already holds keeps that socket:
  * binding it again would fail with EADDRINUSE. On any failure, sockets bound here are closed
  * (not the kept ones) and GTS_ERR_BIND names the address.
  */
-export async function createListeners(settings: Settings, sources: SocketSources, current: readonly Listener[] = []): Promise<Listener[]> {
+export async function createListeners(
+  settings: Settings,
+  sources: SocketSources,
+  current: readonly Listener[] = [],
+  retry?: BindRetry,
+): Promise<Listener[]> {
   const listeners: Listener[] = [];
   try {
     const binds = settings.get('bind');
@@ -112,9 +129,9 @@ export async function createListeners(settings: Settings, sources: SocketSources
     if (passed.length > 0 || fdBinds.length > 0) {
       for (const fd of [...passed, ...fdBinds]) listeners.push(adoptFd(fd));
       // As Gunicorn: passed-in sockets replace the configured addresses.
-      if (passed.length === 0) for (const address of binds.filter((b) => !b.startsWith('fd://'))) listeners.push(await bindAddress(address, settings));
+      if (passed.length === 0) for (const address of binds.filter((b) => !b.startsWith('fd://'))) listeners.push(await bindRetrying(address, settings, retry));
     } else {
-      for (const address of binds) listeners.push(current.find((l) => l.address === address) ?? (await bindAddress(address, settings)));
+      for (const address of binds) listeners.push(current.find((l) => l.address === address) ?? (await bindRetrying(address, settings, retry)));
     }
     const backlog = settings.get('backlog');
     const addon = nativeAddon();
@@ -146,6 +163,18 @@ function uvError(code: number): string {
   }
 }
 
+async function bindRetrying(address: string, settings: Settings, retry: BindRetry | undefined): Promise<Listener> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bindAddress(address, settings);
+    } catch (err) {
+      if (retry === undefined || attempt >= retry.attempts || !isAddressInUse(err)) throw err;
+      retry.onAddressInUse(address);
+      await sleep(retry.delayMs);
+    }
+  }
+}
+
 async function bindAddress(address: string, settings: Settings): Promise<Listener> {
   if (address.startsWith('unix:')) return bindUnix(address, address.slice('unix:'.length), settings);
   const { host, port } = splitHostPort(address);
@@ -161,14 +190,24 @@ async function bindAddress(address: string, settings: Settings): Promise<Listene
     }
   }
   const handle = family === 6 ? createServerHandle(ip, port, 6, undefined, UV_TCP_IPV6ONLY) : createServerHandle(ip, port, 4);
-  if (typeof handle === 'number') throw gtsError('GTS_ERR_BIND', address, describeBindError(handle));
+  if (typeof handle === 'number') throw bindError(address, handle);
   // libuv defers EADDRINUSE from bind() to listen(); an unbound socket reports port 0.
   const bound: Record<string, unknown> = {};
   if ((handle.getsockname?.(bound) ?? -1) !== 0 || bound['port'] === 0) {
     handle.close();
-    throw gtsError('GTS_ERR_BIND', address, describeBindError(-constants.errno.EADDRINUSE));
+    throw bindError(address, -constants.errno.EADDRINUSE);
   }
   return new Listener(address, tcpUrl(handle, ip, port), 'tcp', handle, undefined);
+}
+
+/** GTS_ERR_BIND for a failed bind(2)/listen(2); its cause carries the errno name (see isAddressInUse). */
+function bindError(address: string, code: number): GtsError {
+  const name = uvError(code);
+  return new GtsError('GTS_ERR_BIND', [address, describeBindError(code)], { cause: Object.assign(new Error(name), { code: name }) });
+}
+
+function isAddressInUse(err: unknown): boolean {
+  return isGtsError(err, 'GTS_ERR_BIND') && (err.cause as { code?: unknown } | undefined)?.code === 'EADDRINUSE';
 }
 
 function describeBindError(code: number): string {
@@ -216,7 +255,7 @@ function bindUnix(address: string, path: string, settings: Settings): Listener {
       try {
         fd = addon.bindUnix(path);
       } catch (err) {
-        throw gtsError('GTS_ERR_BIND', address, describeBindError((err as { errno?: number }).errno ?? -1));
+        throw bindError(address, (err as { errno?: number }).errno ?? -1);
       }
       handle = createServerHandle(null, 0, -1, fd);
     } else {
@@ -225,7 +264,7 @@ function bindUnix(address: string, path: string, settings: Settings): Listener {
   } finally {
     process.umask(previous);
   }
-  if (typeof handle === 'number') throw gtsError('GTS_ERR_BIND', address, describeBindError(handle));
+  if (typeof handle === 'number') throw bindError(address, handle);
   const uid = settings.get('user');
   const gid = settings.get('group');
   if (uid !== null || gid !== null) {

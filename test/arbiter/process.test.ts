@@ -104,6 +104,17 @@ describe('process mechanics', () => {
     await blocker.waitExit(5000);
   });
 
+  it('-D: a daemon whose app cannot load makes the launcher fail with exit 4 and the reason', async () => {
+    const dir = tempDir();
+    writeFile(dir, 'broken.mjs', "throw new Error('broken on purpose');\n");
+    const port = await freePort();
+    // Before, the launcher exited 0 once the sockets were bound, and the daemon died unseen.
+    const launcher = startCli(['-D', '-b', `127.0.0.1:${port}`, '--pid', `${dir}/daemon.pid`, 'broken.mjs:app'], { cwd: dir });
+    assert.equal(await launcher.waitExit(15_000), 4);
+    assert.match(launcher.output(), /App failed to load/);
+    await waitFor('the daemon gone', () => !existsSync(`${dir}/daemon.pid`), 5000);
+  });
+
   it('--chdir and -e KEY=VALUE reach the app', async () => {
     const dir = tempDir();
     writeFile(dir, 'app.mjs', PID_APP_SOURCE);

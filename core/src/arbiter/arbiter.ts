@@ -68,8 +68,10 @@ class HaltServer extends Error {
 }
 
 export interface ArbiterOptions {
-  /** Called once the master listens and when_ready ran (the daemon tells its launcher). */
+  /** Called once, when the first worker is ready to serve (the daemon tells its launcher). */
   readonly onReady?: (() => void) | undefined;
+  /** Called as the master halts, with why (the daemon tells its launcher, if not ready yet). */
+  readonly onHalt?: ((reason: string | undefined, exitStatus: number) => void) | undefined;
 }
 
 /** What a reload replaced, kept until the new workers prove they boot. */
@@ -108,6 +110,8 @@ export class Arbiter implements ArbiterApi {
   private masterName = 'Master';
   private systemd = false;
   private reloader: Reloader | undefined;
+  /** A worker has reported ready at least once (see ArbiterOptions.onReady). */
+  private servedOnce = false;
   private previous: PreviousConfig | undefined;
   /** Environment as it was before raw_env, for USR2 and for undoing raw_env on HUP. */
   private readonly originalEnv: NodeJS.ProcessEnv;
@@ -262,7 +266,6 @@ export class Arbiter implements ArbiterApi {
     this.loadBoard = LoadBoardSlots.create(nativeAddon());
     if (this.settings.get('reload')) this.reloader = new Reloader((file) => this.onCodeChanged(file));
     this.hooks.whenReady.call(this);
-    this.options.onReady?.();
   }
 
   /** worker_tmp_dir is accepted for compatibility: heartbeats go over IPC, no file is written. */
@@ -442,6 +445,10 @@ export class Arbiter implements ArbiterApi {
       case 'ready':
         worker.ready = true;
         this.spawnBackoff.succeeded();
+        if (!this.servedOnce) {
+          this.servedOnce = true;
+          this.options.onReady?.();
+        }
         if (typed.appFile !== undefined) {
           worker.appFile = typed.appFile;
           this.reloader?.watchTree(dirname(typed.appFile));
@@ -730,6 +737,7 @@ export class Arbiter implements ArbiterApi {
   }
 
   private async halt(reason: string | undefined, exitStatus: number, graceful: boolean): Promise<number> {
+    this.options.onHalt?.(reason, exitStatus);
     await this.stop(graceful);
     const log = exitStatus === 0 ? this.log.info.bind(this.log) : this.log.error.bind(this.log);
     log('Shutting down: %s', this.masterName);

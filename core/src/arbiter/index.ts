@@ -15,8 +15,11 @@ export async function runArbiter(invocation: Invocation, settings: Settings): Pr
   // applies only while binding unix sockets; here it made every file of the daemon and of the
   // app world-writable.
   if (daemon) process.umask(0o22);
+  // The launcher exits 0 once a worker serves, or with the reason if the daemon halts first
+  // (an app that cannot load, say): a `Type=forking` service manager then sees the failure.
   const arbiter = new Arbiter(invocation, settings, {
     onReady: daemon ? () => reportToLauncher({ type: 'daemon-ready' }) : undefined,
+    onHalt: daemon ? (reason, exitCode) => reportToLauncher({ type: 'daemon-failed', message: reason ?? 'the daemon stopped before it was ready', exitCode }) : undefined,
   });
   try {
     const status = await arbiter.run();

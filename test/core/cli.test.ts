@@ -111,6 +111,12 @@ describe('gunicorn-ts command line', () => {
     assert.match(r.stdout, /^graceful_timeout\s+= 30\s+\(default\)$/m);
   });
 
+  test('--print-config says when the worker class that runs is not the one set (sync with --threads > 1)', () => {
+    const r = run(['--threads', '4', '--print-config']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^worker_class\s+= "sync"\s+\(default; gthread runs: threads > 1\)$/m);
+  });
+
   test('--check-config loads the app and exits 0', () => {
     const r = run(['--check-config', 'app.mjs:app']);
     assert.equal(r.status, 0, r.stderr);

@@ -92,6 +92,12 @@ describe('settings registry', () => {
     assert.deepEqual(settings.get('bind'), forms);
   });
 
+  test("tcp://HOST:PORT is HOST:PORT, as Gunicorn's parse_address reads it", () => {
+    const settings = Settings.withDefaults();
+    settings.set('bind', ['tcp://127.0.0.1:8001', 'TCP://[::1]:8002'], 'cli');
+    assert.deepEqual(settings.get('bind'), ['127.0.0.1:8001', '[::1]:8002']);
+  });
+
   test('umask takes decimal, octal (0022 and 0o22) and hex', () => {
     const settings = Settings.withDefaults();
     for (const [raw, value] of [['0', 0], ['0022', 0o22], ['0o22', 0o22], ['0x12', 0x12], ['18', 18]] as const) {

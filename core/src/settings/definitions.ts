@@ -150,7 +150,7 @@ export const SETTINGS = [
   setting({
     name: 'bind', section: 'Server Socket', flags: ['-b', '--bind'], cli: 'append', metavar: 'ADDRESS',
     validate: v.bindList, default: () => ['127.0.0.1:8000'],
-    desc: "The socket to bind: 'HOST', 'HOST:PORT', '[IPV6]:PORT', 'unix:PATH' or 'fd://N'. Repeat the flag to bind several addresses.",
+    desc: "The socket to bind: 'HOST', 'HOST:PORT', '[IPV6]:PORT', 'tcp://HOST:PORT' (the same), 'unix:PATH' or 'fd://N'. Repeat the flag to bind several addresses.",
     nodeNote: 'A HOST without a port binds port 8000. When systemd passes sockets (LISTEN_FDS/LISTEN_PID) they are used instead.',
   }),
   setting({

@@ -202,7 +202,8 @@ function accountId(raw: unknown, database: '/etc/passwd' | '/etc/group', what: s
 
 /** One bind address, checked for shape; the arbiter resolves and binds it later. */
 export function bindAddress(raw: unknown): string {
-  const value = toStr(raw).trim();
+  // Gunicorn's parse_address drops a tcp:// prefix: tcp://HOST:PORT is HOST:PORT.
+  const value = toStr(raw).trim().replace(/^tcp:\/\//i, '');
   if (value === '') throw new SettingValueError('empty address');
   if (value.startsWith('unix:')) {
     if (value.length === 5) throw new SettingValueError(`${show(value)} has no socket path`);

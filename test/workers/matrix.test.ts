@@ -293,6 +293,8 @@ const CASES: readonly MatrixCase[] = [
         const match = await server.waitForLine(/WORKER TIMEOUT \(pid:(\d+)\)/, 10_000, mark);
         assert.equal(Number(match[1]), worker);
         await waitFor('the stuck worker killed', () => !isAlive(worker), 5000);
+        // Said as the cause, not guessed at ("Perhaps out of memory?", as before).
+        await server.waitForLine(new RegExp(`Worker \\(pid:${worker}\\) was sent SIGKILL \\(WORKER TIMEOUT\\)`), 5000, mark);
         assert.equal(await stuck, 'cut', 'the stuck request dies with its worker');
         const after = eventsReply(await httpGet({ port, timeoutMs: 10_000 }));
         assert.notEqual(after.pid, worker, 'a new worker process serves');

@@ -488,7 +488,10 @@ export class Arbiter implements ArbiterApi {
     for (const worker of this.workers.values()) {
       if (worker.exited) continue;
       if (worker.terminating) {
-        if (now - worker.terminatedAt > graceMs) worker.kill('SIGKILL');
+        if (now - worker.terminatedAt > graceMs) {
+          worker.killedBecause = 'it outlived graceful_timeout';
+          worker.kill('SIGKILL');
+        }
         continue;
       }
       if (timeoutMs === 0) continue;
@@ -499,6 +502,7 @@ export class Arbiter implements ArbiterApi {
         worker.abortedAt = now;
         worker.kill('SIGABRT');
       } else if (now - worker.abortedAt >= ABORT_GRACE_MS) {
+        worker.killedBecause = 'WORKER TIMEOUT';
         worker.kill('SIGKILL');
       }
     }
@@ -512,7 +516,8 @@ export class Arbiter implements ArbiterApi {
       this.workers.delete(worker.pid);
       const { exitCode, exitSignal } = worker;
       if (exitSignal != null) {
-        if (exitSignal === 'SIGKILL') this.log.error('Worker (pid:%s) was sent SIGKILL! Perhaps out of memory?', worker.pid);
+        if (exitSignal === 'SIGKILL' && worker.killedBecause !== undefined) this.log.error('Worker (pid:%s) was sent SIGKILL (%s)', worker.pid, worker.killedBecause);
+        else if (exitSignal === 'SIGKILL') this.log.error('Worker (pid:%s) was sent SIGKILL! Perhaps out of memory?', worker.pid);
         else if (exitSignal === 'SIGTERM') this.log.info('Worker (pid:%s) was sent SIGTERM!', worker.pid);
         else this.log.warning('Worker (pid:%s) was sent %s!', worker.pid, exitSignal);
       } else if (exitCode != null && exitCode !== 0) {

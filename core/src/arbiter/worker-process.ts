@@ -32,6 +32,8 @@ export class WorkerProcess implements WorkerInfo {
   /** Sent SIGABRT after a timeout; SIGKILL follows. */
   aborted = false;
   abortedAt = 0;
+  /** Why the master sent SIGKILL, if it did: the exit log says so instead of guessing at memory. */
+  killedBecause: string | undefined;
   /** The app's module file, reported when ready (what --reload watches). */
   appFile: string | undefined;
   /** Why the process could not be started (pid stays 0). */

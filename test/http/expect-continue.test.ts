@@ -77,6 +77,22 @@ describeEachTarget('Expect: 100-continue', (targets) => {
       assert.equal(r.responses[0]!.body.toString(), 'got:hello');
     });
 
+    for (const value of ['', '   ', ',']) {
+      test(`RFC 9110 §10.1.1: an empty expectation list (${JSON.stringify(value)}) expects nothing: no 100 Continue`, async () => {
+        const client = await WireClient.connect(target.port);
+        try {
+          client.write(request('POST', '/continue-read', [`Expect: ${value}`, 'Content-Length: 5']));
+          // Before, an empty list counted as 100-continue.
+          assert.ok(await client.staysSilent(200), 'no 100 Continue');
+          client.write('hello');
+          const final = await client.readResponse();
+          assert.deepEqual([final.status, final.body.toString()], [200, 'got:hello']);
+        } finally {
+          client.destroy();
+        }
+      });
+    }
+
     for (const value of ['200-ok', 'foo', '100-continue, foo', '100-continue;x=1']) {
       test(`RFC 9110 §10.1.1: unsupported expectation "${value}" gets 417 and the app is not called`, async () => {
         await assertAppNotCalled(target, () => expectRefused(target, request('POST', '/continue-read', [`Expect: ${value}`, 'Content-Length: 5'], 'hello'), 417));

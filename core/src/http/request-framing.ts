@@ -83,8 +83,10 @@ export function resolveRequestFraming(head: RequestHeadParser): RequestFraming {
   let expectContinue = false;
   if (head.expect !== undefined && http11) {
     // RFC 9110 §10.1.1: 100-continue (any case) is the only expectation; HTTP/1.0 ignores Expect.
-    if (!isContinueExpectation(head.expect)) throw new HttpProtocolError(HttpErrorCode.EXPECTATION_FAILED);
-    expectContinue = bodyKind !== BODY_NONE;
+    // An empty list (`Expect:`, `Expect: ,`) expects nothing.
+    const expectations = splitList(head.expect);
+    if (!expectations.every((e) => equalsLower(e, '100-continue'))) throw new HttpProtocolError(HttpErrorCode.EXPECTATION_FAILED);
+    expectContinue = expectations.length > 0 && bodyKind !== BODY_NONE;
   }
 
   return { bodyKind, contentLength, persistent, expectContinue, url, hostOverride };
@@ -184,8 +186,3 @@ export function connectionOptions(value: string): ConnectionOptions {
   return { close, keepAlive };
 }
 
-function isContinueExpectation(value: string): boolean {
-  const elements = splitList(value);
-  if (elements.length === 0) return true;
-  return elements.every((e) => equalsLower(e, '100-continue'));
-}

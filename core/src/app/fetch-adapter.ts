@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { errorResponseBody } from '../http/error-response.js';
 import { HTTP_ERRORS, HttpErrorCode } from '../http/errors.js';
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -162,7 +163,7 @@ export function adaptFetchHandler(handler: FetchHandler): NodeRequestListener {
 /** The status and short text of an HTTP error-table entry, then close, as the HTTP front answers. */
 function refuse(res: ServerResponse, code: HttpErrorCode): void {
   const { status, message } = HTTP_ERRORS[code];
-  const body = `${status} ${message}\n`;
+  const body = errorResponseBody(status, message);
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
   res.end(body);
 }

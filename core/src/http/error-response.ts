@@ -8,7 +8,7 @@ import { httpDate } from './http-date.js';
  */
 export function buildErrorResponse(status: number, detail: string, serverHeader: string, forHead = false): string {
   const reason = STATUS_CODES[status] ?? 'Error';
-  const body = `${status} ${reason}\n${detail}\n`;
+  const body = errorResponseBody(status, detail);
   return (
     `HTTP/1.1 ${status} ${reason}\r\n` +
     `Server: ${serverHeader}\r\n` +
@@ -19,4 +19,13 @@ export function buildErrorResponse(status: number, detail: string, serverHeader:
     '\r\n' +
     (forHead ? '' : body)
   );
+}
+
+/**
+ * The text of every answer the server gives in the app's place: the status line's words, then
+ * what went wrong when that says more (e.g. "400 Bad Request\nChunk data not followed by CRLF\n").
+ */
+export function errorResponseBody(status: number, detail: string): string {
+  const reason = STATUS_CODES[status] ?? 'Error';
+  return detail === reason ? `${status} ${reason}\n` : `${status} ${reason}\n${detail}\n`;
 }

@@ -1,8 +1,9 @@
 /**
  * --reload: watch the app's directory tree (outside node_modules and dot-directories) for
- * changes to code (CODE_EXTENSIONS) and call back once per burst of changes. Runs in the master, which then replaces the workers the same
- * way as on HUP; one watcher serves all workers. Directories are watched one by one (inotify
- * is per directory), so big trees under node_modules cost nothing.
+ * changes to code (CODE_EXTENSIONS) and call back once per burst of changes. Runs in the
+ * master, which then replaces the workers the same way as on HUP; one watcher serves all
+ * workers. Directories are watched one by one (inotify is per directory), so big trees under
+ * node_modules cost nothing.
  */
 import { readdirSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { extname, join } from 'node:path';

@@ -3,8 +3,8 @@ import type { TLSSocket } from 'node:tls';
 
 /**
  * The private parts of Node 20's http and tls objects we depend on (lib/_http_outgoing.js,
- * lib/_http_incoming.js, lib/_http_server.js, lib/_tls_wrap.js). Kept in one place so that a Node upgrade that
- * changes them breaks in one file.
+ * lib/_http_incoming.js, lib/_http_server.js, lib/_tls_wrap.js). Kept in one place so that a
+ * Node upgrade that changes them breaks in one file.
  */
 
 function findSymbol(target: object, description: string): symbol {

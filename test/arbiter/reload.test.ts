@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { childPids, cleanup, freePort, httpGet, keepAliveLoad, PID_APP_SOURCE, pidApp, sleep, startServer, tempDir, waitFor, waitWorkersServing, writeFile } from '../support/index.js';
+import { childPids, cleanup, freePort, httpGet, isAlive, keepAliveLoad, PID_APP_SOURCE, pidApp, sleep, startServer, tempDir, waitFor, waitWorkersServing, writeFile } from '../support/index.js';
 
 after(cleanup);
 
@@ -120,6 +120,27 @@ describe('reloading without failed requests', () => {
     assert.deepEqual(childPids(server.pid), workers);
     server.signal('SIGQUIT');
     await server.waitExit(5000);
+  });
+
+  it('workers that cannot load an app that booted before (the code broke on disk) are retried, not a halt', async () => {
+    const dir = tempDir();
+    const app = pidApp(dir);
+    const port = await freePort();
+    const server = await startServer(['-w', '2', '--max-requests', '5', '-b', `127.0.0.1:${port}`, app], { workers: 2 });
+    await waitWorkersServing(port, 2);
+    writeFileSync(`${dir}/app.mjs`, "throw new Error('broken on purpose');\n");
+    // Enough requests to recycle the workers: their replacements load the broken file. Before,
+    // the master then halted (exit 4), as for a broken app at start.
+    await waitFor('a replacement that failed to load', async () => {
+      await httpGet({ port, timeoutMs: 500 }).catch(() => undefined);
+      return /the code changed on disk/.test(server.output());
+    }, 15_000, 20);
+    assert.ok(isAlive(server.pid), 'the master keeps its sockets and runs on');
+    // Mended on disk: a next try boots, and the server serves with 2 workers again.
+    writeFileSync(`${dir}/app.mjs`, PID_APP_SOURCE);
+    await waitWorkersServing(port, 2, 20_000);
+    server.signal('SIGQUIT');
+    assert.equal(await server.waitExit(5000), 0);
   });
 
   it('a HUP whose new app cannot load keeps the previous workers serving', async () => {

@@ -110,8 +110,8 @@ export class Arbiter implements ArbiterApi {
   private masterName = 'Master';
   private systemd = false;
   private reloader: Reloader | undefined;
-  /** A worker has reported ready at least once (see ArbiterOptions.onReady). */
-  private servedOnce = false;
+  /** The newest configuration (generation) a worker has booted with; -1 before the first. */
+  private servedGeneration = -1;
   private previous: PreviousConfig | undefined;
   /** Environment as it was before raw_env, for USR2 and for undoing raw_env on HUP. */
   private readonly originalEnv: NodeJS.ProcessEnv;
@@ -445,10 +445,8 @@ export class Arbiter implements ArbiterApi {
       case 'ready':
         worker.ready = true;
         this.spawnBackoff.succeeded();
-        if (!this.servedOnce) {
-          this.servedOnce = true;
-          this.options.onReady?.();
-        }
+        if (this.servedGeneration < 0) this.options.onReady?.();
+        this.servedGeneration = Math.max(this.servedGeneration, worker.generation);
         if (typed.appFile !== undefined) {
           worker.appFile = typed.appFile;
           this.reloader?.watchTree(dirname(typed.appFile));
@@ -539,12 +537,23 @@ export class Arbiter implements ArbiterApi {
 
   /**
    * A worker could not boot. Mid-reload, with the previous workers still serving, roll back to
-   * them; otherwise stop everything rather than respawn forever (Gunicorn's HaltServer).
+   * them. A configuration that has booted workers before and now cannot (a replacement after
+   * max_requests, a crash or TTIN) means the code on disk broke after they loaded it (a
+   * rolled-back HUP, a deploy half done): the master keeps its sockets and whatever still
+   * serves, and tries again with the spawn back-off, since halting would turn a routine recycle
+   * into an outage. A configuration that never booted stops everything rather than respawn
+   * forever (Gunicorn's HaltServer): a broken app at start, or a HUP with nothing to roll back to.
    */
   private onBootFailure(worker: WorkerProcess, exitCode: number): void {
     const reason = exitCode === APP_LOAD_ERROR ? 'App failed to load.' : 'Worker failed to boot.';
     const fallback = [...this.workers.values()].filter((w) => !w.exited && !w.terminating && w.ready && w.generation < worker.generation);
-    if (fallback.length === 0) throw new HaltServer(reason, exitCode, true);
+    if (fallback.length === 0) {
+      if (worker.generation > this.servedGeneration) throw new HaltServer(reason, exitCode, true);
+      const serving = [...this.workers.values()].filter((w) => !w.exited && !w.terminating && w.ready).length;
+      this.log.error('%s It booted before, so the code changed on disk; %s worker(s) keep serving and a new one is tried again.', reason, serving);
+      this.noteEarlyDeath();
+      return;
+    }
     this.log.error('%s The reload is rolled back; the previous workers keep serving.', reason);
     if (this.previous !== undefined && this.previous.generation < worker.generation) {
       this.settings = this.previous.settings;

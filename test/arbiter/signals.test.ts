@@ -13,6 +13,35 @@ import { childPids, cleanup, connectionRefused, freePort, httpGet, isAlive, pidA
 after(cleanup);
 
 describe('master signals', () => {
+  it("USR1 to workers still booting waits until they are ready: no inspector, and their logs are reopened", async () => {
+    const dir = tempDir();
+    const accessLog = `${dir}/access.log`;
+    const port = await freePort();
+    const server = await startServer(['-w', '2', '--access-logfile', accessLog, '--access-logformat', 'pid=%(p)s', '-b', `127.0.0.1:${port}`, pidApp(dir)], { workers: 2 });
+    // logrotate's USR1 while the workers of a HUP are still loading.
+    for (let i = 0; i < 3; i++) {
+      server.signal('SIGHUP');
+      await sleep(80);
+      renameSync(accessLog, `${accessLog}.${i}`);
+      server.signal('SIGUSR1');
+      await sleep(400);
+    }
+    await waitFor('2 workers serving', async () => childPids(server.pid).length === 2 && (await httpGet({ port })).status === 200, 10_000);
+    // Before, Node's default USR1 action could open an unauthenticated debugger on 127.0.0.1:9229.
+    assert.doesNotMatch(server.output(), /Debugger listening/);
+    const pids = new Set<string>();
+    await waitFor('requests from both workers in the reopened access log', async () => {
+      await httpGet({ port });
+      for (const line of existsSync(accessLog) ? readFileSync(accessLog, 'utf8').split('\n') : []) {
+        const pid = /pid=<?(\d+)/.exec(line)?.[1];
+        if (pid !== undefined) pids.add(pid);
+      }
+      return childPids(server.pid).every((pid) => pids.has(String(pid)));
+    }, 10_000);
+    server.signal('SIGQUIT');
+    assert.equal(await server.waitExit(5000), 0);
+  });
+
   it('TERM: refuses new connections at once, lets the in-flight request finish, exits 0', async () => {
     const port = await freePort();
     const server = await startServer(['-w', '2', '-b', `127.0.0.1:${port}`, pidApp()], { workers: 2 });

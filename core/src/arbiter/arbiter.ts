@@ -444,6 +444,11 @@ export class Arbiter implements ArbiterApi {
         return;
       case 'ready':
         worker.ready = true;
+        // A USR1 held back while it booted (killWorkers): its logs may be the rotated files.
+        if (worker.reopenPending) {
+          worker.reopenPending = false;
+          worker.kill('SIGUSR1');
+        }
         this.spawnBackoff.succeeded();
         if (this.servedGeneration < 0) this.options.onReady?.();
         this.servedGeneration = Math.max(this.servedGeneration, worker.generation);
@@ -474,6 +479,7 @@ export class Arbiter implements ArbiterApi {
   private killWorkers(signal: NodeJS.Signals): void {
     for (const worker of this.workers.values()) {
       if (signal === 'SIGTERM') this.terminate(worker);
+      else if (signal === 'SIGUSR1' && !worker.ready) worker.reopenPending = true;
       else worker.kill(signal);
     }
   }

@@ -1,6 +1,6 @@
 /**
  * The master's record of one worker process (what hooks see as WorkerInfo), and how it is
- * spawned: a fresh `node core/dist/worker/main.js` (there is no fork()) that gets the listening
+ * spawned: a fresh `node core/dist/worker/entry.js` (there is no fork()) that gets the listening
  * sockets as stdio slots 4.. (then the load board, if any) and an IPC channel on slot 3, and is
  * sent its settings at once.
  */
@@ -10,7 +10,7 @@ import type { WorkerInfo } from '../hooks/hooks.js';
 import { DAEMON_CHILD_ENV, INHERITED_FDS_ENV, PARENT_MASTER_ENV, type BootMessage, type ListenerInfo } from './messages.js';
 import type { Listener } from './sockets.js';
 
-const WORKER_MAIN = fileURLToPath(new URL('../worker/main.js', import.meta.url));
+const WORKER_MAIN = fileURLToPath(new URL('../worker/entry.js', import.meta.url));
 /** stdio slot of the IPC channel; listening sockets follow it. */
 const IPC_SLOT = 3;
 const FIRST_LISTENER_SLOT = IPC_SLOT + 1;
@@ -32,6 +32,11 @@ export class WorkerProcess implements WorkerInfo {
   /** Sent SIGABRT after a timeout; SIGKILL follows. */
   aborted = false;
   abortedAt = 0;
+  /**
+   * A USR1 (reopen the logs) came while the worker booted: sent once it is ready. Before its
+   * own handler is added, a USR1 would do nothing, or start Node's inspector.
+   */
+  reopenPending = false;
   /** Why the master sent SIGKILL, if it did: the exit log says so instead of guessing at memory. */
   killedBecause: string | undefined;
   /** The app's module file, reported when ready (what --reload watches). */

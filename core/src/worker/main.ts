@@ -1,5 +1,5 @@
 /**
- * A worker process's entry: `node core/dist/worker/main.js TITLE`, spawned by the master with
+ * A worker process (loaded by entry.ts, `node core/dist/worker/entry.js TITLE`), spawned by the master with
  * an IPC channel and the listening sockets. It waits for its boot message, then, as a fresh
  * process must (no fork()): re-reads the config file's hook functions, re-resolves its logger,
  * worker class and plugins from their strings, builds the worker class through the container

@@ -55,6 +55,9 @@ before(() => {
     let n = 0;
     return new Response(new ReadableStream({ pull(c) { if (n < 3) c.enqueue(new TextEncoder().encode("chunk" + n++ + ";")); else c.close(); } }));
   } };`);
+  write('fetch0.mjs', 'export const app = () => new Response("healthy");');
+  write('fetch0async.mjs', 'export const app = async () => new Response("healthy async", { status: 203 });');
+  write('restlistener.mjs', 'const inner = (req, res) => res.end("rest:" + req.url); export const app = (...args) => inner(...args);');
   write('server.mjs', 'import http from "node:http"; export const app = http.createServer((req, res) => res.end("from server"));');
   write('koa-like.mjs', 'export const app = { callback() { return (req, res) => res.end("koa"); } };');
   write('throws.mjs', 'throw new Error("kaboom at import");');
@@ -76,6 +79,11 @@ describe('app loading', () => {
     ['koa-like.mjs:app', 'koa', 'request-listener'],
     ['my-app-pkg:app', 'pkg', 'request-listener'],
     ['fetchfn.mjs:app', 'fetch /p', 'fetch-handler'],
+    // No declared parameter: a Response it returns is the answer (before, it was dropped and the
+    // request hung), and a listener written with ...args still gets (req, res).
+    ['fetch0.mjs:app', 'healthy', 'request-listener'],
+    ['fetch0async.mjs:app', 'healthy async', 'request-listener'],
+    ['restlistener.mjs:app', 'rest:/p?q=1', 'request-listener'],
   ];
   for (const [spec, body, kind] of ok) {
     test(`${spec} serves as a ${kind}`, async () => {

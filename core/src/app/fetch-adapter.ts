@@ -167,3 +167,21 @@ function refuse(res: ServerResponse, code: HttpErrorCode): void {
   res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
   res.end(body);
 }
+
+/**
+ * A function that declares no parameter is either a fetch handler that needs no request
+ * (`() => new Response('healthy')`) or a listener that takes its arguments as `...args`. It is
+ * called as a listener, and a Response it returns (or resolves to) is the answer, which a
+ * listener never returns. Before, such a fetch handler was served as a listener whose Response
+ * was dropped: every request hung until the worker timeout.
+ */
+export function adaptArgumentlessFunction(fn: (...args: unknown[]) => unknown): NodeRequestListener {
+  return (req, res) => {
+    const result = fn(req, res);
+    if (result instanceof Response) return writeWebResponse(result, res, req.method);
+    if (result instanceof Promise) {
+      return result.then((value: unknown) => (value instanceof Response ? writeWebResponse(value, res, req.method) : value));
+    }
+    return result;
+  };
+}

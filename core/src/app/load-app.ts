@@ -10,7 +10,7 @@ import { describeError, gtsError, isGtsError } from '../errors.js';
 import { describeValue } from '../plugins/resolver.js';
 import { importFile, resolveAppModule } from '../util/module-resolution.js';
 import { parseAppSpec } from './app-spec.js';
-import { adaptFetchHandler, type FetchHandler, type NodeRequestListener } from './fetch-adapter.js';
+import { adaptArgumentlessFunction, adaptFetchHandler, type FetchHandler, type NodeRequestListener } from './fetch-adapter.js';
 
 export type AppKind = 'request-listener' | 'fetch-handler';
 
@@ -86,6 +86,7 @@ function toListener(value: unknown, spec: string): { listener: NodeRequestListen
   if (typeof value === 'function') {
     // One declared parameter is a fetch handler `(request)`; a request listener takes (req, res[, next]).
     if (value.length === 1) return { listener: adaptFetchHandler(value as FetchHandler), kind: 'fetch-handler' };
+    if (value.length === 0) return { listener: adaptArgumentlessFunction(value as (...args: unknown[]) => unknown), kind: 'request-listener' };
     return { listener: value as NodeRequestListener, kind: 'request-listener' };
   }
   if (isHttpServer(value)) {

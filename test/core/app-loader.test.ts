@@ -58,6 +58,11 @@ before(() => {
   write('fetch0.mjs', 'export const app = () => new Response("healthy");');
   write('fetch0async.mjs', 'export const app = async () => new Response("healthy async", { status: 203 });');
   write('restlistener.mjs', 'const inner = (req, res) => res.end("rest:" + req.url); export const app = (...args) => inner(...args);');
+  // CommonJS that Node's static export detection does not see through, and TypeScript's
+  // compiled `export default app`: require() sees the app, so the loader does too.
+  write('cjs-object.cjs', 'const app = (req, res) => res.end("cjs object"); module.exports = { other: 1, app, more: 2 };');
+  write('cjs-assign.cjs', 'Object.assign(module.exports, { app: (req, res) => res.end("cjs assign") });');
+  write('ts-default.cjs', '"use strict"; Object.defineProperty(exports, "__esModule", { value: true }); exports.default = (req, res) => res.end("ts default");');
   write('server.mjs', 'import http from "node:http"; export const app = http.createServer((req, res) => res.end("from server"));');
   write('koa-like.mjs', 'export const app = { callback() { return (req, res) => res.end("koa"); } };');
   write('throws.mjs', 'throw new Error("kaboom at import");');
@@ -84,6 +89,11 @@ describe('app loading', () => {
     ['fetch0.mjs:app', 'healthy', 'request-listener'],
     ['fetch0async.mjs:app', 'healthy async', 'request-listener'],
     ['restlistener.mjs:app', 'rest:/p?q=1', 'request-listener'],
+    ['cjs-object.cjs:app', 'cjs object', 'request-listener'],
+    ['cjs-object.cjs', 'cjs object', 'request-listener'],
+    ['cjs-assign.cjs:app', 'cjs assign', 'request-listener'],
+    ['ts-default.cjs', 'ts default', 'request-listener'],
+    ['ts-default.cjs:default', 'ts default', 'request-listener'],
   ];
   for (const [spec, body, kind] of ok) {
     test(`${spec} serves as a ${kind}`, async () => {

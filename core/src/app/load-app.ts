@@ -46,13 +46,13 @@ export async function loadApp(spec: string, options: LoadAppOptions): Promise<Lo
 
   let value: unknown;
   if (parsed.exportName !== undefined) {
-    if (!(parsed.exportName in namespace)) {
-      throw gtsError('GTS_ERR_APP_EXPORT_NOT_FOUND', file, parsed.exportName, Object.keys(namespace).join(', ') || 'none');
+    value = exportedValue(namespace, parsed.exportName);
+    if (value === MISSING) {
+      throw gtsError('GTS_ERR_APP_EXPORT_NOT_FOUND', file, parsed.exportName, exportNames(namespace).join(', ') || 'none');
     }
-    value = namespace[parsed.exportName];
   } else {
-    const name = DEFAULT_EXPORTS.find((n) => namespace[n] !== undefined);
-    value = name === undefined ? namespace : namespace[name];
+    const found = DEFAULT_EXPORTS.map((n) => exportedValue(namespace, n)).find((v) => v !== MISSING && v !== undefined);
+    value = found ?? namespace;
   }
   if (parsed.callFactory) {
     if (typeof value !== 'function') throw gtsError('GTS_ERR_APP_INVALID', spec, `${describeValue(value)}, which cannot be called as a factory`);
@@ -71,6 +71,38 @@ function appLoadError(spec: string, err: unknown): Error {
   const error = gtsError('GTS_ERR_APP_LOAD', spec, describeError(err));
   (error as { cause?: unknown }).cause = err;
   return error;
+}
+
+const MISSING = Symbol('missing export');
+
+/**
+ * An export as require() would see it too. Importing a CommonJS module gives `default` =
+ * module.exports plus only the names Node's static analysis found, so `module.exports = {
+ * app, other: 1 }` or `Object.assign(module.exports, { app })` had no `app`: such names are
+ * read from module.exports. TypeScript's `export default app` compiled to CommonJS
+ * (`exports.default`, with `__esModule`) is the default export, as a bundler reads it.
+ */
+function exportedValue(namespace: Record<string, unknown>, name: string): unknown {
+  const moduleExports = namespace['default'];
+  if (name === 'default' && isCompiledEsModule(moduleExports)) return moduleExports.default;
+  if (name in namespace) return namespace[name];
+  if (isObjectLike(moduleExports) && Object.hasOwn(moduleExports, name)) return (moduleExports as Record<string, unknown>)[name];
+  return MISSING;
+}
+
+function exportNames(namespace: Record<string, unknown>): string[] {
+  const moduleExports = namespace['default'];
+  const names = new Set(Object.keys(namespace));
+  if (isObjectLike(moduleExports)) for (const key of Object.keys(moduleExports)) names.add(key);
+  return [...names];
+}
+
+function isObjectLike(value: unknown): value is object {
+  return (typeof value === 'object' && value !== null) || typeof value === 'function';
+}
+
+function isCompiledEsModule(value: unknown): value is { default: unknown } {
+  return isObjectLike(value) && (value as { __esModule?: unknown }).__esModule === true && 'default' in value;
 }
 
 function isHttpServer(value: unknown): value is Server {

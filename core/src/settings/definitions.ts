@@ -145,7 +145,7 @@ export const SETTINGS = [
     name: 'app', section: 'Server Mechanics', flags: [], metavar: 'APP_MODULE',
     validate: v.optionalStr, default: () => null,
     desc: 'The app to serve, as MODULE:EXPORT. Usually given as the positional argument; a config file may set it instead.',
-    nodeNote: 'MODULE is a file path or a package name; EXPORT defaults to `app`, then `default`, then the module itself; `MODULE:createApp()` calls a factory. The app is a Node request listener `(req, res)` or a fetch handler (`(Request) => Response`, or an object with a `fetch` method). A function is told apart by the parameters it declares: one is a fetch handler; none (`() => new Response(...)`, `(...args) =>`) is called as a listener, and a Response it returns is the answer; two or more is a listener.',
+    nodeNote: 'MODULE is a file path or a package name; EXPORT defaults to `app`, then `default`, then the module itself (for a CommonJS module, its exports as require() sees them, and the `export default` of TypeScript compiled to CommonJS); `MODULE:createApp()` calls a factory. The app is a Node request listener `(req, res)` or a fetch handler (`(Request) => Response`, or an object with a `fetch` method). A function is told apart by the parameters it declares: one is a fetch handler; none (`() => new Response(...)`, `(...args) =>`) is called as a listener, and a Response it returns is the answer; two or more is a listener.',
   }),
   setting({
     name: 'bind', section: 'Server Socket', flags: ['-b', '--bind'], cli: 'append', metavar: 'ADDRESS',

@@ -37,6 +37,23 @@ export function createContainer(): DependencyContainer {
  */
 export function construct<T>(container: DependencyContainer, cls: new (...args: never[]) => T, fallbackArgs: readonly unknown[]): T {
   const hasInjectionTokens = Reflect.hasOwnMetadata('injectionTokens', cls);
+  const inherited = hasInjectionTokens || cls.length !== 0 ? undefined : inheritedInjection(cls);
+  if (inherited !== undefined) {
+    // A subclass without a constructor of its own (`class MyLogger extends GLogger {}`, plain
+    // JS): its implicit one passes everything to the parent's, so it gets the parent's
+    // injections. Before, it was built with none, and GLogger's settings were undefined.
+    const args = Array.from({ length: inherited.length }, (_, i) => {
+      const entry = inherited.tokens[i];
+      if (entry === undefined) return fallbackArgs[i];
+      // tsyringe stores { token, multiple } descriptors (older versions: the bare token).
+      const descriptor: { token: InjectionToken<unknown>; multiple?: boolean } =
+        typeof entry === 'object' && entry !== null && 'token' in entry
+          ? (entry as { token: InjectionToken<unknown>; multiple?: boolean })
+          : { token: entry as InjectionToken<unknown> };
+      return descriptor.multiple === true ? container.resolveAll(descriptor.token) : container.resolve(descriptor.token);
+    });
+    return new (cls as unknown as new (...args: unknown[]) => T)(...args);
+  }
   if (hasInjectionTokens || cls.length === 0) {
     try {
       return container.resolve(cls as unknown as InjectionToken<T>);
@@ -45,4 +62,14 @@ export function construct<T>(container: DependencyContainer, cls: new (...args: 
     }
   }
   return new (cls as unknown as new (...args: unknown[]) => T)(...fallbackArgs);
+}
+
+/** The nearest ancestor constructor declared with `@inject` tokens: its tokens by parameter index. */
+function inheritedInjection(cls: object): { readonly tokens: Readonly<Record<number, unknown>>; readonly length: number } | undefined {
+  for (let parent = Object.getPrototypeOf(cls) as unknown; typeof parent === 'function'; parent = Object.getPrototypeOf(parent)) {
+    if (Reflect.hasOwnMetadata('injectionTokens', parent)) {
+      return { tokens: Reflect.getOwnMetadata('injectionTokens', parent) as Record<number, unknown>, length: (parent as { length: number }).length };
+    }
+  }
+  return undefined;
 }

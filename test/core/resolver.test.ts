@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { PluginResolver, isGtsError, GLogger, expectClass } from '@gunicorn-ts/core';
+import { PluginResolver, isGtsError, GLogger, expectClass, construct, createContainer, Settings, TOKENS } from '@gunicorn-ts/core';
 
 let project: string;
 let resolver: PluginResolver;
@@ -100,5 +100,18 @@ describe('plugin resolver: every failure form', () => {
   test('a value that is not a class is refused by expectClass', async () => {
     const resolved = await resolver.resolve('worker', './my-worker.js:notAClass');
     assert.throws(() => expectClass(resolved, 'worker', ['run']), /exports a number \(42\)/);
+  });
+});
+
+describe('constructing plugin classes', () => {
+  test('a plain-JS subclass without a constructor of its own gets its parent\'s injections (GLogger\'s Settings)', () => {
+    const container = createContainer();
+    const settings = Settings.withDefaults();
+    container.register(TOKENS.Settings, { useValue: settings });
+    // As a plain-JS logger plugin writes it: no decorators, no constructor.
+    class MyLogger extends GLogger {}
+    const logger = construct(container, MyLogger, []);
+    // Before, it was built with no arguments: its settings were undefined and setup() threw.
+    assert.equal((logger as unknown as { settings: unknown }).settings, settings);
   });
 });

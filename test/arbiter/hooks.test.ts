@@ -4,7 +4,8 @@
  * nworkers_changed, on_reload, worker_int, worker_abort, pre_exec, worker_exit, on_exit.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { childPids, cleanup, freePort, httpGet, isAlive, pidApp, sleep, startServer, stopServer, tempDir, track, waitFor, writeFile } from '../support/index.js';
 
@@ -117,6 +118,30 @@ export async function pre_request() { throw new Error('async pre_request failed'
     assert.deepEqual(childPids(server.pid), [worker], 'the same worker serves: none crashed');
     server.signal('SIGTERM');
     assert.equal(await server.waitExit(10_000), 0);
+  });
+
+  it('async post_worker_init is awaited before the worker serves, and async on_exit before the master exits', async () => {
+    const dir = tempDir();
+    const config = writeFile(
+      dir,
+      'awaited.conf.mjs',
+      `import { appendFileSync } from 'node:fs';
+const wait = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export async function post_worker_init() { await wait(500); globalThis.GTS_TEST_READY = true; }
+export async function pre_request() { appendFileSync('ready.log', String(globalThis.GTS_TEST_READY === true) + '\\n'); }
+export async function on_exit() { await wait(300); appendFileSync('exit.log', 'flushed\\n'); }
+`,
+    );
+    const port = await freePort();
+    const server = await startServer(['-c', config, '-w', '1', '-b', `127.0.0.1:${port}`, pidApp(dir)], { cwd: dir });
+    assert.equal((await httpGet({ port })).status, 200);
+    // Before, the worker served while post_worker_init still awaited, and the master exited
+    // before on_exit's await came back.
+    await waitFor('pre_request ran', () => existsSync(join(dir, 'ready.log')), 5000);
+    assert.equal(readFileSync(join(dir, 'ready.log'), 'utf8'), 'true\n');
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+    assert.equal(readFileSync(join(dir, 'exit.log'), 'utf8'), 'flushed\n');
   });
 });
 

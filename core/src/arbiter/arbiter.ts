@@ -763,7 +763,8 @@ export class Arbiter implements ArbiterApi {
     log('Shutting down: %s', this.masterName);
     if (reason !== undefined) log('Reason: %s', reason);
     this.pidfile?.unlink(this.pid);
-    this.hooks.onExit.call(this);
+    // Awaited, but never longer than graceful_timeout: an exit must not hang on a hook.
+    await withinMs(this.hooks.onExit.promise(this), this.settings.get('graceful_timeout') * 1000);
     try {
       await this.hooks.shutdown.promise(this);
     } catch (err) {
@@ -773,4 +774,14 @@ export class Arbiter implements ArbiterApi {
     await this.log.close();
     return exitStatus;
   }
+}
+
+/** Wait for `promise`, or `ms`, whichever is first. */
+function withinMs(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined;
+  const expiry = new Promise((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
 }

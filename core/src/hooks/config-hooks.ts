@@ -7,6 +7,7 @@ import type { SettingName } from '../settings/definitions.js';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../logging/logger.js';
 import type { Settings } from '../settings/settings.js';
+import { AsyncSeriesHook } from 'tapable';
 import type { ArbiterHooks, WorkerHooks } from './hooks.js';
 
 export const CONFIG_TAP_NAME = 'config';
@@ -35,13 +36,21 @@ export const WORKER_HOOK_BINDINGS: readonly Binding<WorkerHooks>[] = [
 
 interface Tappable {
   tap(name: string, fn: (...args: unknown[]) => unknown): void;
+  tapPromise?(name: string, fn: (...args: unknown[]) => Promise<unknown>): void;
 }
 
 function tapAll<H>(hooks: H, bindings: readonly Binding<H>[], settings: Settings): void {
   for (const [settingName, hookName] of bindings) {
     const fn = settings.get(settingName);
-    if (typeof fn === 'function') {
-      (hooks[hookName] as unknown as Tappable).tap(CONFIG_TAP_NAME, fn as (...args: unknown[]) => unknown);
+    if (typeof fn !== 'function') continue;
+    const hook = hooks[hookName] as unknown as Tappable;
+    const call = fn as (...args: unknown[]) => unknown;
+    // An awaited hook waits for an async config function (post_worker_init, on_exit). tapable
+    // builds hooks with a null prototype and sets `constructor`, so instanceof cannot work.
+    if ((hook as { constructor?: unknown }).constructor === AsyncSeriesHook && hook.tapPromise !== undefined) {
+      hook.tapPromise(CONFIG_TAP_NAME, async (...args) => void (await call(...args)));
+    } else {
+      hook.tap(CONFIG_TAP_NAME, call);
     }
   }
 }

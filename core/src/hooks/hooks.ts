@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { AsyncSeriesWaterfallHook, SyncHook, AsyncParallelHook } from 'tapable';
+import { AsyncParallelHook, AsyncSeriesHook, AsyncSeriesWaterfallHook, SyncHook } from 'tapable';
 import type { Logger } from '../logging/logger.js';
 import type { Settings } from '../settings/settings.js';
 
@@ -69,7 +69,8 @@ export function createArbiterHooks() {
     preExec: new SyncHook<[ArbiterApi]>(['server']),
     workerExit: new SyncHook<[ArbiterApi, WorkerInfo]>(['server', 'worker']),
     nworkersChanged: new SyncHook<[ArbiterApi, number, number | null]>(['server', 'newValue', 'oldValue']),
-    onExit: new SyncHook<[ArbiterApi]>(['server']),
+    /** Awaited (an async on_exit may flush or close things), up to graceful_timeout. */
+    onExit: new AsyncSeriesHook<[ArbiterApi]>(['server']),
     /** Not a Gunicorn hook: the master is about to exit; plugins flush and close here. */
     shutdown: new AsyncParallelHook<[ArbiterApi]>(['server']),
   });
@@ -77,7 +78,8 @@ export function createArbiterHooks() {
 
 export function createWorkerHooks() {
   return Object.freeze({
-    postWorkerInit: new SyncHook<[WorkerApi]>(['worker']),
+    /** Awaited before the worker serves (an async post_worker_init may open a pool, warm a cache). */
+    postWorkerInit: new AsyncSeriesHook<[WorkerApi]>(['worker']),
     workerInt: new SyncHook<[WorkerApi]>(['worker']),
     workerAbort: new SyncHook<[WorkerApi]>(['worker']),
     preRequest: new SyncHook<[WorkerApi, IncomingMessage]>(['worker', 'req']),
@@ -97,7 +99,7 @@ export type ArbiterHooks = ReturnType<typeof createArbiterHooks>;
 export type WorkerHooks = ReturnType<typeof createWorkerHooks>;
 
 interface InterceptableHook {
-  intercept(interceptor: { register?: (tap: { name: string; fn: (...args: unknown[]) => unknown }) => unknown }): void;
+  intercept(interceptor: { register?: (tap: { name: string; type: string; fn: (...args: unknown[]) => unknown }) => unknown }): void;
 }
 
 /**
@@ -109,10 +111,19 @@ interface InterceptableHook {
 export function guardSyncHooks(hooks: Readonly<Record<string, unknown>>, log: () => Logger): void {
   for (const [hookName, hook] of Object.entries(hooks)) {
     // tapable builds hooks with a null prototype and sets `constructor`, so instanceof cannot work.
-    if ((hook as { constructor?: unknown } | null)?.constructor !== SyncHook) continue;
+    const kind = (hook as { constructor?: unknown } | null)?.constructor;
+    if (kind !== SyncHook && kind !== AsyncSeriesHook) continue;
     (hook as unknown as InterceptableHook).intercept({
       register(tap) {
         const original = tap.fn;
+        if (tap.type === 'promise') {
+          // An awaited hook (post_worker_init, on_exit): a rejection is logged, the next tap runs.
+          tap.fn = (...args: unknown[]) =>
+            Promise.resolve()
+              .then(() => original(...args))
+              .catch((err: unknown) => log().exception(err, 'Hook %s (%s) failed', hookName, tap.name));
+          return tap;
+        }
         tap.fn = (...args: unknown[]) => {
           try {
             const result = original(...args);

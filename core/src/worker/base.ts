@@ -153,7 +153,7 @@ export abstract class Worker implements WorkerApi {
     });
     await this.loadApp();
     this.tlsContext = tlsContextFromSettings(this.settings);
-    this.hooks.postWorkerInit.call(this);
+    await this.hooks.postWorkerInit.promise(this);
     this.booted = true;
     await this.run();
     this.context.send({ type: 'ready', ...(this.appInfo !== undefined ? { appFile: this.appInfo.file } : {}) });

@@ -65,6 +65,8 @@ before(() => {
   write('ts-default.cjs', '"use strict"; Object.defineProperty(exports, "__esModule", { value: true }); exports.default = (req, res) => res.end("ts default");');
   write('server.mjs', 'import http from "node:http"; export const app = http.createServer((req, res) => res.end("from server"));');
   write('koa-like.mjs', 'export const app = { callback() { return (req, res) => res.end("koa"); } };');
+  // A Koa instance: an EventEmitter with listen() and listeners(), not an http.Server.
+  write('koa-instance.mjs', 'import { EventEmitter } from "node:events"; class Koa extends EventEmitter { listen() {} callback() { return (req, res) => res.end("koa instance"); } } export const app = new Koa();');
   write('throws.mjs', 'throw new Error("kaboom at import");');
   write('number.mjs', 'export const app = 42;');
   write('node_modules/my-app-pkg/package.json', JSON.stringify({ name: 'my-app-pkg', type: 'module', exports: { '.': { import: './lib/index.js' } } }));
@@ -82,6 +84,7 @@ describe('app loading', () => {
     ['asyncfactory.mjs:createApp()', 'made async', 'request-listener'],
     ['server.mjs:app', 'from server', 'request-listener'],
     ['koa-like.mjs:app', 'koa', 'request-listener'],
+    ['koa-instance.mjs:app', 'koa instance', 'request-listener'],
     ['my-app-pkg:app', 'pkg', 'request-listener'],
     ['fetchfn.mjs:app', 'fetch /p', 'fetch-handler'],
     // No declared parameter: a Response it returns is the answer (before, it was dropped and the

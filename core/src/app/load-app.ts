@@ -6,6 +6,7 @@
  * `fetch` method (Hono and others). Anything else is an error naming what was found.
  */
 import type { Server } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import { describeError, gtsError, isGtsError } from '../errors.js';
 import { describeValue } from '../plugins/resolver.js';
 import { importFile, resolveAppModule } from '../util/module-resolution.js';
@@ -105,13 +106,12 @@ function isCompiledEsModule(value: unknown): value is { default: unknown } {
   return isObjectLike(value) && (value as { __esModule?: unknown }).__esModule === true && 'default' in value;
 }
 
+/**
+ * An http(s).Server: a net.Server. Not duck-typed: a Koa app also has `listen` and (as an
+ * EventEmitter) `listeners`, and was refused as "an http.Server with no request listener".
+ */
 function isHttpServer(value: unknown): value is Server {
-  return (
-    value !== null &&
-    typeof value === 'object' &&
-    typeof (value as Server).listeners === 'function' &&
-    typeof (value as Server).listen === 'function'
-  );
+  return value instanceof NetServer;
 }
 
 function toListener(value: unknown, spec: string): { listener: NodeRequestListener; kind: AppKind } {

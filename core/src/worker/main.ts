@@ -1,10 +1,11 @@
 /**
- * A worker process (loaded by entry.ts, `node core/dist/worker/entry.js TITLE`), spawned by the master with
- * an IPC channel and the listening sockets. It waits for its boot message, then, as a fresh
- * process must (no fork()): re-reads the config file's hook functions, re-resolves its logger,
- * worker class and plugins from their strings, builds the worker class through the container
- * and runs initProcess(). A failure before the worker runs exits with Gunicorn's statuses:
- * 4 when the app cannot be loaded, 3 for any other boot failure; the master then stops.
+ * A worker process (loaded by entry.ts: `node core/dist/worker/entry.js TITLE`), spawned by
+ * the master with an IPC channel and the listening sockets. It waits for its boot message,
+ * then, as a fresh process must (no fork()): re-reads the config file's hook functions,
+ * re-resolves its logger, worker class and plugins from their strings, builds the worker class
+ * through the container and runs initProcess(). A failure before the worker runs exits with
+ * Gunicorn's statuses: 4 when the app cannot be loaded, 3 for any other boot failure (the
+ * master's onBootFailure decides what follows).
  */
 import { createContainer, construct, TOKENS } from '../container.js';
 import { loadWorkerSettings } from '../config/load-config.js';

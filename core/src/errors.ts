@@ -141,4 +141,16 @@ export function describeError(err: unknown): string {
   return String(err);
 }
 
+/**
+ * For an app that failed to load: where, as Gunicorn's traceback shows it. The stack of the
+ * error underneath (a TypeError deep in a module the app imports names its file and line), or
+ * '' when there is none to add. Node 20 gives a syntax error in an imported ES module no
+ * location in its stack, so that one still shows only its message.
+ */
+export function appLoadTrace(err: unknown): string {
+  if (!isGtsError(err, 'GTS_ERR_APP_LOAD')) return '';
+  const cause = (err as { cause?: unknown }).cause;
+  return cause instanceof Error && cause.stack !== undefined ? `${cause.stack}\n` : '';
+}
+
 export const errorTable = table;

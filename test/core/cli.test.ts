@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +127,17 @@ describe('gunicorn-ts command line', () => {
     const r = run(['--check-config', 'broken.mjs:app']);
     assert.equal(r.status, 4);
     assert.match(r.stderr, /app exploded at import/);
+  });
+
+  test('an app that cannot load because a module it imports throws: its stack is shown, with the file and line', () => {
+    mkdirSync(join(dir, 'lib'), { recursive: true });
+    writeFileSync(join(dir, 'lib', 'helper.mjs'), "export const config = {};\nconfig.database.host = 'x';\n");
+    writeFileSync(join(dir, 'imports-bad.mjs'), "import { config } from './lib/helper.mjs';\nexport const app = (req, res) => res.end(String(config));\n");
+    const r = run(['--check-config', 'imports-bad.mjs:app']);
+    assert.equal(r.status, 4);
+    // Before, only the message: nothing said where, in an app of many files.
+    assert.match(r.stderr, /Cannot set properties of undefined/);
+    assert.match(r.stderr, /TypeError[\s\S]*lib\/helper\.mjs:2/);
   });
 
   test('--check-config reads the TLS files as a worker would and names the bad one', () => {

@@ -552,11 +552,11 @@ export class Arbiter implements ArbiterApi {
    */
   private onBootFailure(worker: WorkerProcess, exitCode: number): void {
     const reason = exitCode === APP_LOAD_ERROR ? 'App failed to load.' : 'Worker failed to boot.';
-    const fallback = [...this.workers.values()].filter((w) => !w.exited && !w.terminating && w.ready && w.generation < worker.generation);
+    const serving = [...this.workers.values()].filter((w) => !w.exited && !w.terminating && w.ready);
+    const fallback = serving.filter((w) => w.generation < worker.generation);
     if (fallback.length === 0) {
       if (worker.generation > this.servedGeneration) throw new HaltServer(reason, exitCode, true);
-      const serving = [...this.workers.values()].filter((w) => !w.exited && !w.terminating && w.ready).length;
-      this.log.error('%s It booted before, so the code changed on disk; %s worker(s) keep serving and a new one is tried again.', reason, serving);
+      this.log.error('%s It booted before, so the code changed on disk; %s worker(s) keep serving and a new one is tried again.', reason, serving.length);
       this.noteEarlyDeath();
       return;
     }

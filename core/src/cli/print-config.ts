@@ -19,12 +19,13 @@ export function renderValue(value: unknown): string {
 export function printConfig(settings: Settings): string {
   const entries = settings.entries();
   const width = Math.max(...entries.map((e) => e.name.length));
+  const effectiveWorkerClass = settings.effectiveWorkerClass();
   const lines = entries.map((e) => {
     let source = SOURCE_LABELS[e.source];
     if (e.source === 'config') source = `config file ${settings.get('config') ?? ''}`.trim();
     if (e.name === 'workers' && e.source === 'default' && (process.env['WEB_CONCURRENCY'] ?? '').trim() !== '') source = 'WEB_CONCURRENCY';
     // As the arbiter: sync with threads > 1 runs gthread (see Settings.effectiveWorkerClass).
-    if (e.name === 'worker_class' && settings.effectiveWorkerClass() !== e.value) source += `; ${settings.effectiveWorkerClass()} runs: threads > 1`;
+    if (e.name === 'worker_class' && effectiveWorkerClass !== e.value) source += `; ${effectiveWorkerClass} runs: threads > 1`;
     return `${e.name.padEnd(width)} = ${renderValue(e.value)}  (${source})`;
   });
   return `${lines.join('\n')}\n`;

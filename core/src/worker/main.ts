@@ -89,7 +89,8 @@ function main(): void {
     ['SIGQUIT', early(0)],
     ['SIGINT', early(0)],
     ['SIGABRT', early(1)],
-    // Without a listener, SIGUSR1 would start Node's inspector.
+    // Sent straight to a booting worker (the master holds its own back until ready).
+    // early-signals.ts already keeps Node's inspector off.
     ['SIGUSR1', () => bootLog?.reopenFiles()],
   ]);
   for (const [signal, handler] of earlyHandlers) process.on(signal, handler);
@@ -107,7 +108,7 @@ function main(): void {
         worker = await boot(message, (log) => (bootLog = log));
         clearInterval(bootBeat);
         // initProcess installs the worker's signal handlers before its first await; the early
-        // ones go only then, so no signal ever finds no listener (USR1 would start the inspector).
+        // ones go only then, so no signal ever finds only Node's default action.
         const initialized = worker.initProcess();
         for (const [signal, handler] of earlyHandlers) process.off(signal, handler);
         await initialized;

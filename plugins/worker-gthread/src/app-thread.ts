@@ -141,8 +141,8 @@ export class AppThread {
   }
 
   /** Ask whether the thread's event loop is free (once at a time). */
-  ping(now: number = performance.now()): void {
-    if (this.pingOutstanding || this.state !== 'ready' || now - this.lastPongAt < PING_INTERVAL_MS) return;
+  ping(): void {
+    if (this.pingOutstanding || this.state !== 'ready' || performance.now() - this.lastPongAt < PING_INTERVAL_MS) return;
     this.pingOutstanding = true;
     this.post({ type: 'ping' });
   }

@@ -37,6 +37,7 @@ const table = {
   GTS_ERR_PLUGIN_NOT_FOUND: { exitCode: 1, message: 'Cannot resolve %s %j; tried:\n%s' },
   GTS_ERR_PLUGIN_INVALID: { exitCode: 1, message: '%s %j is not a valid %s: %s' },
   GTS_ERR_PLUGIN_INCOMPATIBLE: { exitCode: 1, message: 'Plugin %s requires @gunicorn-ts/core %s, but this is %s' },
+  GTS_ERR_PLUGIN_FAILED: { exitCode: 1, message: 'Plugin %j failed in %s: %s' },
   GTS_ERR_APP_SPEC: { exitCode: 2, message: 'Invalid app %j: %s' },
   GTS_ERR_APP_NOT_FOUND: { exitCode: 4, message: 'App module %j not found; tried:\n%s' },
   GTS_ERR_APP_EXPORT_NOT_FOUND: { exitCode: 4, message: 'App module %s has no export %j (exports: %s)' },
@@ -131,6 +132,15 @@ export function gtsError(code: GtsErrorCode, ...args: unknown[]): GtsError {
   return new GtsError(code, args);
 }
 
+/**
+ * User code (an app, a plugin) threw `err`: a `code` error whose last argument is err's
+ * message, keeping err as the cause for userCodeTrace. A GtsError passes through as it is.
+ */
+export function userCodeError(code: 'GTS_ERR_APP_LOAD' | 'GTS_ERR_PLUGIN_FAILED', err: unknown, ...args: unknown[]): GtsError {
+  if (isGtsError(err)) return err;
+  return new GtsError(code, [...args, describeError(err)], { cause: err });
+}
+
 export function isGtsError(value: unknown, code?: GtsErrorCode): value is GtsError {
   return value instanceof GtsError && (code === undefined || value.code === code);
 }
@@ -142,13 +152,14 @@ export function describeError(err: unknown): string {
 }
 
 /**
- * For an app that failed to load: where, as Gunicorn's traceback shows it. The stack of the
- * error underneath (a TypeError deep in a module the app imports names its file and line), or
- * '' when there is none to add. Node 20 gives a syntax error in an imported ES module no
- * location in its stack, so that one still shows only its message.
+ * For user code that failed (an app that cannot load, a plugin whose constructor or apply()
+ * throws): where, as Gunicorn's traceback shows it. The stack of the error underneath (a
+ * TypeError deep in a module the app imports names its file and line), or '' when there is
+ * none to add. Node 20 gives a syntax error in an imported ES module no location in its
+ * stack, so that one still shows only its message.
  */
-export function appLoadTrace(err: unknown): string {
-  if (!isGtsError(err, 'GTS_ERR_APP_LOAD')) return '';
+export function userCodeTrace(err: unknown): string {
+  if (!isGtsError(err, 'GTS_ERR_APP_LOAD') && !isGtsError(err, 'GTS_ERR_PLUGIN_FAILED')) return '';
   const cause = (err as { cause?: unknown }).cause;
   return cause instanceof Error && cause.stack !== undefined ? `${cause.stack}\n` : '';
 }

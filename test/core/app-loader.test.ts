@@ -131,6 +131,10 @@ describe('app loading', () => {
     assert.equal(await from('./esm.mjs:app'), 'esm:/p?q=1', 'an explicit ./ path is relative to the working directory only');
     assert.equal(await from('bare:app'), 'bare name', 'a bare name finds NAME.js, as hello finds hello.py');
     assert.equal(await from('my-app-pkg:app'), 'pkg', 'packages are still found');
+    write('node_modules/shadowed/package.json', JSON.stringify({ name: 'shadowed', type: 'module', exports: './index.js' }));
+    write('node_modules/shadowed/index.js', 'export const app = (req, res) => res.end("installed package");');
+    write('shadowed.js', 'export const app = (req, res) => res.end("project file");');
+    assert.equal(await from('shadowed:app'), 'project file', 'a project file shadows an installed package of the same name, as cwd comes first on sys.path');
     await assert.rejects(loadApp('./served.mjs:app', { cwd: dir, searchPaths }), /App module "\.\/served\.mjs" not found/);
   });
 

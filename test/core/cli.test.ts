@@ -180,6 +180,21 @@ describe('gunicorn-ts command line', () => {
     assert.equal(r.status, 1);
     assert.match(r.stderr, /Cannot resolve worker class "nonexistent-worker"; tried:/);
   });
+
+  test('a plugin whose constructor or apply() throws is named in one error line, with the stack underneath', () => {
+    writeFileSync(join(dir, 'bad-ctor.mjs'), 'export class BadCtor { constructor() { throw new Error("no config for me"); } apply() {} }');
+    writeFileSync(join(dir, 'bad-apply.mjs'), 'export class BadApply { static PLUGIN_NAME = "bad-apply"; apply() { throw new TypeError("cannot tap that"); } }');
+    for (const args of [['--check-config'], []]) {
+      const ctor = run([...args, '--plugin', './bad-ctor.mjs:BadCtor', 'app.mjs:app']);
+      assert.equal(ctor.status, 1, ctor.stderr);
+      assert.match(ctor.stderr, /Plugin "\.\/bad-ctor\.mjs:BadCtor" failed in its constructor: no config for me \[GTS_ERR_PLUGIN_FAILED\]\nError: no config for me\n\s+at new BadCtor \(file:.*bad-ctor\.mjs:1:/);
+      assert.doesNotMatch(ctor.stderr, /unexpected error/);
+    }
+    const apply = run(['--plugin', './bad-apply.mjs:BadApply', 'app.mjs:app']);
+    assert.equal(apply.status, 1, apply.stderr);
+    assert.match(apply.stderr, /Plugin "\.\/bad-apply\.mjs:BadApply" failed in apply\(\) in the arbiter: cannot tap that \[GTS_ERR_PLUGIN_FAILED\]\nTypeError: cannot tap that\n\s+at BadApply\.apply \(file:.*bad-apply\.mjs:1:/);
+    assert.doesNotMatch(apply.stderr, /unexpected error/);
+  });
 });
 
 describe('the installed command', () => {

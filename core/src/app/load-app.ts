@@ -7,7 +7,7 @@
  */
 import type { Server } from 'node:http';
 import { Server as NetServer } from 'node:net';
-import { describeError, gtsError, isGtsError } from '../errors.js';
+import { gtsError, userCodeError } from '../errors.js';
 import { describeValue } from '../plugins/resolver.js';
 import { importFile, resolveAppModule } from '../util/module-resolution.js';
 import { parseAppSpec } from './app-spec.js';
@@ -42,7 +42,7 @@ export async function loadApp(spec: string, options: LoadAppOptions): Promise<Lo
   try {
     namespace = await importFile(file);
   } catch (err) {
-    throw appLoadError(spec, err);
+    throw userCodeError('GTS_ERR_APP_LOAD', err, spec);
   }
 
   let value: unknown;
@@ -60,18 +60,11 @@ export async function loadApp(spec: string, options: LoadAppOptions): Promise<Lo
     try {
       value = await (value as () => unknown)();
     } catch (err) {
-      throw appLoadError(spec, err);
+      throw userCodeError('GTS_ERR_APP_LOAD', err, spec);
     }
   }
   const adapted = toListener(value, spec);
   return { ...adapted, description: `${spec} (${adapted.kind.replace('-', ' ')})`, file };
-}
-
-function appLoadError(spec: string, err: unknown): Error {
-  if (isGtsError(err)) return err;
-  const error = gtsError('GTS_ERR_APP_LOAD', spec, describeError(err));
-  (error as { cause?: unknown }).cause = err;
-  return error;
 }
 
 const MISSING = Symbol('missing export');

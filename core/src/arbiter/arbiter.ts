@@ -21,7 +21,7 @@ import { GLogger } from '../logging/glogging.js';
 import type { Logger } from '../logging/logger.js';
 import { createContainer, TOKENS, type DependencyContainer } from '../container.js';
 import { loadConfig, type Invocation } from '../config/load-config.js';
-import { describeError, isGtsError } from '../errors.js';
+import { describeError, isGtsError, userCodeTrace } from '../errors.js';
 import { loadApp, type LoadedApp } from '../app/load-app.js';
 import { appSearchPaths } from '../app/search-paths.js';
 import type { Settings } from '../settings/settings.js';
@@ -164,7 +164,8 @@ export class Arbiter implements ArbiterApi {
         throw err;
       }
       if (isGtsError(err)) {
-        await this.halt(`${describeError(err)} [${err.code}]`, err.exitCode, false);
+        // The stack of failing user code (a plugin, a preloaded app) follows, as Gunicorn logs its traceback.
+        await this.halt(`${describeError(err)} [${err.code}]\n${userCodeTrace(err)}`.trimEnd(), err.exitCode, false);
         err.shownOnStderr = this.log instanceof GLogger && this.settings.get('errorlog') === '-';
         throw err;
       }

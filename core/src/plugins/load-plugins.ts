@@ -3,7 +3,7 @@
  * the master and again in every worker (a fresh process), so a plugin must not rely on state
  * from the other side.
  */
-import { gtsError } from '../errors.js';
+import { gtsError, userCodeError } from '../errors.js';
 import { construct, type DependencyContainer } from '../container.js';
 import type { Settings } from '../settings/settings.js';
 import { KIND_LABELS } from './builtins.js';
@@ -35,7 +35,11 @@ export async function loadPlugins(settings: Settings, resolver: PluginResolver, 
 function instantiate(resolved: ResolvedPlugin, container: DependencyContainer, settings: Settings): GtsPlugin {
   const value = resolved.value;
   if (typeof value === 'function' && typeof (value as { prototype?: { apply?: unknown } }).prototype?.apply === 'function') {
-    return construct(container, value as new (...args: never[]) => GtsPlugin, [settings]);
+    try {
+      return construct(container, value as new (...args: never[]) => GtsPlugin, [settings]);
+    } catch (err) {
+      throw userCodeError('GTS_ERR_PLUGIN_FAILED', err, resolved.meta.name, 'its constructor');
+    }
   }
   if (value !== null && typeof value === 'object' && typeof (value as { apply?: unknown }).apply === 'function') {
     return value as GtsPlugin;
@@ -44,5 +48,11 @@ function instantiate(resolved: ResolvedPlugin, container: DependencyContainer, s
 }
 
 export async function applyPlugins(plugins: readonly LoadedPlugin[], context: PluginContext): Promise<void> {
-  for (const { plugin } of plugins) await plugin.apply(context);
+  for (const { name, plugin } of plugins) {
+    try {
+      await plugin.apply(context);
+    } catch (err) {
+      throw userCodeError('GTS_ERR_PLUGIN_FAILED', err, name, `apply() in the ${context.role}`);
+    }
+  }
 }

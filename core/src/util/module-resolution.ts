@@ -111,9 +111,11 @@ export function resolveModule(specifier: string, cwd: string, searchDirs: readon
 
 /**
  * The app's MODULE, found as Gunicorn finds a Python module on sys.path. An explicit path
- * (./x, ../x, /x) is relative to cwd. Any other name is looked for in each search dir in turn
- * (pythonpath dirs, then cwd): a file-like name (app.js, src/app) as a file first, a bare name
- * (hello, express) as a package first, then the other way (hello finds hello.js).
+ * (./x, ../x, /x) is relative to cwd. Any other name is looked for as a file in each search
+ * dir in turn (pythonpath dirs, then cwd; hello finds hello.js), then as a package in
+ * node_modules: Gunicorn puts cwd at the front of sys.path, so a project's own hello.py
+ * shadows an installed hello package, and a local hello.js does the same here. A scoped name
+ * (@scope/pkg) is only ever a package, app.js only ever a file.
  */
 export function resolveAppModule(specifier: string, cwd: string, searchDirs: readonly string[], tried: string[]): string | undefined {
   if (isExplicitPath(specifier)) return findFile(resolve(cwd, specifier), tried);
@@ -128,8 +130,7 @@ export function resolveAppModule(specifier: string, cwd: string, searchDirs: rea
   const jsFile = !scoped && /\.(c|m)?js$/.test(specifier);
   // app.js is never a package name; @scope/pkg always is one.
   const asPackage = (): string | undefined => (jsFile ? undefined : resolveModule(specifier, cwd, searchDirs, tried));
-  const fileLike = jsFile || (!scoped && specifier.includes('/'));
-  return fileLike ? asFile() ?? asPackage() : asPackage() ?? asFile();
+  return scoped ? asPackage() : asFile() ?? asPackage();
 }
 
 function isExplicitPath(specifier: string): boolean {

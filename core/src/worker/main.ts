@@ -9,7 +9,7 @@
  */
 import { createContainer, construct, TOKENS } from '../container.js';
 import { loadWorkerSettings } from '../config/load-config.js';
-import { appLoadTrace, describeError, isGtsError } from '../errors.js';
+import { userCodeTrace, describeError, isGtsError } from '../errors.js';
 import { createWorkerHooks, guardSyncHooks } from '../hooks/hooks.js';
 import { createLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger.js';
@@ -115,7 +115,7 @@ function main(): void {
       } catch (err) {
         clearInterval(bootBeat);
         if (worker?.booted === true) throw err;
-        process.stderr.write(`gunicorn-ts: error: ${describeError(err)}${isGtsError(err) ? ` [${err.code}]` : ''}\n${appLoadTrace(err)}`);
+        process.stderr.write(`gunicorn-ts: error: ${describeError(err)}${isGtsError(err) ? ` [${err.code}]` : ''}\n${userCodeTrace(err)}`);
         if (!isGtsError(err) && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
         process.exit(exitStatusFor(err));
       }

@@ -4,8 +4,10 @@
  * cannot be loaded) with the error on stderr, without a respawn loop.
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { childPids, cleanup, freePort, httpGet, isAlive, pidApp, startCli, startServer, tempDir, waitFor, writeFile } from '../support/index.js';
+import { pathToFileURL } from 'node:url';
+import { childPids, cleanup, freePort, httpGet, isAlive, pidApp, REPO_ROOT, startCli, startServer, tempDir, waitFor, writeFile } from '../support/index.js';
 
 after(cleanup);
 
@@ -56,7 +58,8 @@ describe('worker health', () => {
 
   it('a worker class that fails to boot stops the master with exit 3', async () => {
     const dir = tempDir();
-    const workerClass = writeFile(dir, 'bad-worker.mjs', "export default class BadWorker { constructor() { throw new Error('no worker today'); } }\n");
+    const core = pathToFileURL(join(REPO_ROOT, 'core', 'dist', 'index.js')).href;
+    const workerClass = writeFile(dir, 'bad-worker.mjs', `import { Worker } from '${core}';\nexport default class BadWorker extends Worker { constructor() { throw new Error('no worker today'); } }\n`);
     const server = startCli(['-k', workerClass, '-b', `127.0.0.1:${await freePort()}`, pidApp(dir)]);
     assert.equal(await server.waitExit(10_000), 3);
     assert.match(server.output(), /Reason: Worker failed to boot\./);

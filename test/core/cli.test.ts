@@ -4,10 +4,11 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const bin = join(repo, 'core', 'dist', 'cli', 'bin.js');
+const coreEntry = pathToFileURL(join(repo, 'core', 'dist', 'index.js')).href;
 const coreVersion = (JSON.parse(readFileSync(join(repo, 'core', 'package.json'), 'utf8')) as { version: string }).version;
 
 let dir: string;
@@ -152,7 +153,7 @@ describe('gunicorn-ts command line', () => {
   });
 
   test("a worker class's settingDefaults replace the registry's defaults, not what the user set", () => {
-    writeFileSync(join(dir, 'tuned-worker.mjs'), 'export class Tuned { static settingDefaults = { worker_semi_space: 3, timeout: 7 }; run() {} }');
+    writeFileSync(join(dir, 'tuned-worker.mjs'), `import { Worker } from ${JSON.stringify(coreEntry)}; export class Tuned extends Worker { static settingDefaults = { worker_semi_space: 3, timeout: 7 }; run() {} }`);
     const r = run(['-k', './tuned-worker.mjs:Tuned', '--timeout', '12', '--print-config', 'app.mjs:app']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^worker_semi_space\s+= 3\s+\(worker class default\)$/m);
@@ -174,6 +175,21 @@ describe('gunicorn-ts command line', () => {
       assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
     });
   }
+
+  test('a worker class that does not extend this core\'s Worker is refused by --check-config and at start, before any worker boots', () => {
+    writeFileSync(join(dir, 'plain-worker.mjs'), 'export class Plain { run() {} }');
+    // A plugin that installed its own copy of core: its Worker is not this one.
+    writeFileSync(join(dir, 'foreign-worker.mjs'), 'class Worker { run() {} } export class Foreign extends Worker {}');
+    for (const args of [['--check-config'], []]) {
+      const plain = run([...args, '-k', './plain-worker.mjs:Plain', 'app.mjs:app']);
+      assert.equal(plain.status, 1, plain.stderr);
+      assert.match(plain.stderr, /worker class "\.\/plain-worker\.mjs:Plain" is not a valid worker class: .*plain-worker\.mjs exports a class \(Plain\) that does not extend Worker from @gunicorn-ts\/core/);
+      const foreign = run([...args, '-k', './foreign-worker.mjs:Foreign', 'app.mjs:app']);
+      assert.equal(foreign.status, 1, foreign.stderr);
+      assert.match(foreign.stderr, /extends Worker from another copy of @gunicorn-ts\/core; declare @gunicorn-ts\/core as a peerDependency/);
+      assert.doesNotMatch(foreign.stderr, /Booting worker/);
+    }
+  });
 
   test('--check-config fails on a worker class that cannot be resolved', () => {
     const r = run(['--check-config', '-k', 'nonexistent-worker', 'app.mjs:app']);

@@ -7,7 +7,7 @@ import { loadApp } from '../app/load-app.js';
 import { gtsError } from '../errors.js';
 import { createLogger } from '../logging/create-logger.js';
 import { loadPlugins } from '../plugins/load-plugins.js';
-import { expectClass, PluginResolver } from '../plugins/resolver.js';
+import { PluginResolver } from '../plugins/resolver.js';
 import { resolveWorkerClass } from '../plugins/worker-class.js';
 import type { Settings } from '../settings/settings.js';
 import { appSearchPaths } from '../app/search-paths.js';
@@ -26,7 +26,6 @@ export async function checkConfig(settings: Settings): Promise<CheckReport> {
   const logger = await createLogger(settings, resolver, container);
   await logger.close();
   const worker = await resolveWorkerClass(settings, resolver);
-  expectClass(worker, 'worker', ['run']);
   const plugins = await loadPlugins(settings, resolver, container);
   const appSpec = settings.get('app');
   if (appSpec === null) throw gtsError('GTS_ERR_USAGE', 'No application module specified.');

@@ -17,7 +17,8 @@ import { loadPlugins } from '../plugins/load-plugins.js';
 import { PluginResolver } from '../plugins/resolver.js';
 import { isBootMessage, type BootMessage, type WorkerToMaster } from '../arbiter/messages.js';
 import { setProcessTitle } from '../arbiter/proc-title.js';
-import { isWorkerClass, type Worker } from './base.js';
+import type { Worker } from './base.js';
+import { expectWorkerClass } from '../plugins/worker-class.js';
 import type { WorkerContext } from './context.js';
 
 const WORKER_BOOT_ERROR = 3;
@@ -43,8 +44,7 @@ async function boot(message: BootMessage, onLogger: (log: Logger) => void): Prom
   guardSyncHooks(hooks, () => log);
   container.register(TOKENS.WorkerHooks, { useValue: hooks });
   const workerClass = settings.effectiveWorkerClass();
-  const resolved = await resolver.resolve('worker', workerClass);
-  if (!isWorkerClass(resolved.value)) throw new Error(`worker class ${workerClass} (${resolved.from}) does not extend Worker from @gunicorn-ts/core`);
+  const WorkerClass = expectWorkerClass(await resolver.resolve('worker', workerClass));
   const plugins = await loadPlugins(settings, resolver, container);
 
   const context: WorkerContext = {
@@ -62,7 +62,6 @@ async function boot(message: BootMessage, onLogger: (log: Logger) => void): Prom
     send,
   };
   container.register(TOKENS.WorkerContext, { useValue: context });
-  const WorkerClass = resolved.value;
   const worker = construct(container, WorkerClass, [context]);
   return worker;
 }

@@ -155,8 +155,7 @@ export function describeError(err: unknown): string {
  * For user code that failed (an app that cannot load, a plugin whose constructor or apply()
  * throws): where, as Gunicorn's traceback shows it. The stack of the error underneath (a
  * TypeError deep in a module the app imports names its file and line), or '' when there is
- * none to add. Node 20 gives a syntax error in an imported ES module no location in its
- * stack, so that one still shows only its message.
+ * none to add. A syntax error's location is added to its stack by app/syntax-location.ts.
  */
 export function userCodeTrace(err: unknown): string {
   if (!isGtsError(err, 'GTS_ERR_APP_LOAD') && !isGtsError(err, 'GTS_ERR_PLUGIN_FAILED')) return '';

@@ -141,6 +141,17 @@ describe('gunicorn-ts command line', () => {
     assert.match(r.stderr, /TypeError[\s\S]*lib\/helper\.mjs:2/);
   });
 
+  test('a syntax error in a module the app imports is shown with its file, line and caret, as Node shows an uncaught one', () => {
+    mkdirSync(join(dir, 'syntax', 'lib'), { recursive: true });
+    // .js with ES module syntax and no "type": "module": Node detects it as a module.
+    writeFileSync(join(dir, 'syntax', 'lib', 'ok.js'), "export { typo } from './typo.js';\n");
+    writeFileSync(join(dir, 'syntax', 'lib', 'typo.js'), 'export const typo = 1;\nconst broken = {;\n');
+    writeFileSync(join(dir, 'syntax', 'app.mjs'), "import { typo } from './lib/ok.js';\nexport const app = (req, res) => res.end(String(typo));\n");
+    const r = run(['--check-config', 'syntax/app.mjs:app']);
+    assert.equal(r.status, 4);
+    assert.match(r.stderr, /Failed to load app syntax\/app\.mjs:app: Unexpected token ';' \[GTS_ERR_APP_LOAD\]\n\S*syntax\/lib\/typo\.js:2\nconst broken = \{;\n\s+\^\n\nSyntaxError: Unexpected token ';'/);
+  });
+
   test('--check-config reads the TLS files as a worker would and names the bad one', () => {
     writeFileSync(join(dir, 'junk.pem'), 'not a certificate\n');
     const r = run(['--check-config', '--certfile', 'junk.pem', '--keyfile', 'junk.pem', 'app.mjs:app']);

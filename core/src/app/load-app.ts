@@ -11,6 +11,7 @@ import { gtsError, userCodeError } from '../errors.js';
 import { describeValue } from '../plugins/resolver.js';
 import { importFile, resolveAppModule } from '../util/module-resolution.js';
 import { parseAppSpec } from './app-spec.js';
+import { addSyntaxErrorLocation } from './syntax-location.js';
 import { adaptArgumentlessFunction, adaptFetchHandler, type FetchHandler, type NodeRequestListener } from './fetch-adapter.js';
 
 export type AppKind = 'request-listener' | 'fetch-handler';
@@ -42,6 +43,7 @@ export async function loadApp(spec: string, options: LoadAppOptions): Promise<Lo
   try {
     namespace = await importFile(file);
   } catch (err) {
+    addSyntaxErrorLocation(err, file);
     throw userCodeError('GTS_ERR_APP_LOAD', err, spec);
   }
 

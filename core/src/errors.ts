@@ -132,11 +132,15 @@ export function gtsError(code: GtsErrorCode, ...args: unknown[]): GtsError {
   return new GtsError(code, args);
 }
 
+/** Errors that wrap a throw of user code: an app, a plugin, a config file. */
+type UserCodeErrorCode = 'GTS_ERR_APP_LOAD' | 'GTS_ERR_PLUGIN_FAILED' | 'GTS_ERR_CONFIG_LOAD';
+const USER_CODE_ERRORS: ReadonlySet<GtsErrorCode> = new Set<UserCodeErrorCode>(['GTS_ERR_APP_LOAD', 'GTS_ERR_PLUGIN_FAILED', 'GTS_ERR_CONFIG_LOAD']);
+
 /**
- * User code (an app, a plugin) threw `err`: a `code` error whose last argument is err's
+ * User code (an app, a plugin, a config file) threw `err`: a `code` error whose last argument is err's
  * message, keeping err as the cause for userCodeTrace. A GtsError passes through as it is.
  */
-export function userCodeError(code: 'GTS_ERR_APP_LOAD' | 'GTS_ERR_PLUGIN_FAILED', err: unknown, ...args: unknown[]): GtsError {
+export function userCodeError(code: UserCodeErrorCode, err: unknown, ...args: unknown[]): GtsError {
   if (isGtsError(err)) return err;
   return new GtsError(code, [...args, describeError(err)], { cause: err });
 }
@@ -152,15 +156,20 @@ export function describeError(err: unknown): string {
 }
 
 /**
- * For user code that failed (an app that cannot load, a plugin whose constructor or apply()
- * throws): where, as Gunicorn's traceback shows it. The stack of the error underneath (a
+ * For user code that failed (an app or config file that cannot load, a plugin whose
+ * constructor or apply() throws): where, as Gunicorn's traceback shows it. The stack of the error underneath (a
  * TypeError deep in a module the app imports names its file and line), or '' when there is
  * none to add. A syntax error's location is added to its stack by app/syntax-location.ts.
  */
 export function userCodeTrace(err: unknown): string {
-  if (!isGtsError(err, 'GTS_ERR_APP_LOAD') && !isGtsError(err, 'GTS_ERR_PLUGIN_FAILED')) return '';
+  if (!isGtsError(err) || !USER_CODE_ERRORS.has(err.code)) return '';
   const cause = (err as { cause?: unknown }).cause;
   return cause instanceof Error && cause.stack !== undefined ? `${cause.stack}\n` : '';
+}
+
+/** describeError, then the stack of failing user code below it (userCodeTrace), for a log entry. */
+export function describeWithTrace(err: unknown): string {
+  return `${describeError(err)}\n${userCodeTrace(err)}`.trimEnd();
 }
 
 export const errorTable = table;

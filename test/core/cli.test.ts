@@ -152,6 +152,17 @@ describe('gunicorn-ts command line', () => {
     assert.match(r.stderr, /Failed to load app syntax\/app\.mjs:app: Unexpected token ';' \[GTS_ERR_APP_LOAD\]\n\S*syntax\/lib\/typo\.js:2\nconst broken = \{;\n\s+\^\n\nSyntaxError: Unexpected token ';'/);
   });
 
+  test('a config file that fails to load shows where, as an app does', () => {
+    writeFileSync(join(dir, 'typo.conf.mjs'), 'export const workers = 2;\nexport const bind = [;\n');
+    const typo = run(['-c', 'typo.conf.mjs', 'app.mjs:app']);
+    assert.equal(typo.status, 1);
+    assert.match(typo.stderr, /Failed to load config file \S*typo\.conf\.mjs: Unexpected token ';' \[GTS_ERR_CONFIG_LOAD\]\n\S*typo\.conf\.mjs:2\nexport const bind = \[;\n/);
+    writeFileSync(join(dir, 'throws.conf.mjs'), 'export const workers = 2;\nconst host = undefined.host;\n');
+    const throws = run(['-c', 'throws.conf.mjs', 'app.mjs:app']);
+    assert.equal(throws.status, 1);
+    assert.match(throws.stderr, /reading 'host'\) \[GTS_ERR_CONFIG_LOAD\]\nTypeError: [^\n]*\n\s+at \S*throws\.conf\.mjs\S*:2:/);
+  });
+
   test('--check-config reads the TLS files as a worker would and names the bad one', () => {
     writeFileSync(join(dir, 'junk.pem'), 'not a certificate\n');
     const r = run(['--check-config', '--certfile', 'junk.pem', '--keyfile', 'junk.pem', 'app.mjs:app']);

@@ -21,7 +21,7 @@ import { GLogger } from '../logging/glogging.js';
 import type { Logger } from '../logging/logger.js';
 import { createContainer, TOKENS, type DependencyContainer } from '../container.js';
 import { loadConfig, type Invocation } from '../config/load-config.js';
-import { describeError, isGtsError, userCodeTrace } from '../errors.js';
+import { describeError, describeWithTrace, isGtsError, userCodeTrace } from '../errors.js';
 import { loadApp, type LoadedApp } from '../app/load-app.js';
 import { appSearchPaths } from '../app/search-paths.js';
 import type { Settings } from '../settings/settings.js';
@@ -591,7 +591,7 @@ export class Arbiter implements ArbiterApi {
       settings = await loadConfig(this.invocation);
     } catch (err) {
       this.applyChdir();
-      this.log.error('Reload failed, keeping the current configuration: %s', describeError(err));
+      this.log.error('Reload failed, keeping the current configuration: %s', describeWithTrace(err));
       return;
     }
     const current: PreviousConfig = { settings: this.settings, hooks: this.hooks, plugins: this.plugins, generation: this.generation };
@@ -607,7 +607,7 @@ export class Arbiter implements ArbiterApi {
       await resolveWorkerClass(settings, resolver);
       await this.installHooks(settings, resolver);
     } catch (err) {
-      this.log.error('Reload failed, keeping the current configuration: %s', describeError(err));
+      this.log.error('Reload failed, keeping the current configuration: %s', describeWithTrace(err));
       this.settings = current.settings;
       this.container.register(TOKENS.Settings, { useValue: current.settings });
       this.applyEnv();

@@ -7,7 +7,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { gtsError, describeError } from '../errors.js';
+import { addSyntaxErrorLocation } from '../app/syntax-location.js';
+import { describeError, gtsError, userCodeError } from '../errors.js';
 import { Settings, type SettingSource } from '../settings/settings.js';
 
 export const DEFAULT_CONFIG_FILE = 'gunicorn.conf.js';
@@ -21,17 +22,23 @@ export async function readConfigFile(path: string): Promise<Record<string, unkno
     throw gtsError('GTS_ERR_CONFIG_SHAPE', path, `unsupported extension "${ext}" (use .js, .mjs, .cjs or .json)`);
   }
   let exported: unknown;
-  try {
-    if (ext === '.json') {
+  if (ext === '.json') {
+    try {
       exported = JSON.parse(readFileSync(path, 'utf8'));
-    } else {
-      // HUP re-reads the file: drop the CommonJS cache and bust the ESM one, or we'd get the old values.
-      const require = createRequire(path);
-      delete require.cache[path];
-      exported = await import(`${pathToFileURL(path).href}?load=${Date.now()}`);
+    } catch (err) {
+      throw gtsError('GTS_ERR_CONFIG_LOAD', path, describeError(err));
     }
+    return settingsObject(exported, path);
+  }
+  try {
+    // HUP re-reads the file: drop the CommonJS cache and bust the ESM one, or we'd get the old values.
+    const require = createRequire(path);
+    delete require.cache[path];
+    exported = await import(`${pathToFileURL(path).href}?load=${Date.now()}`);
   } catch (err) {
-    throw gtsError('GTS_ERR_CONFIG_LOAD', path, describeError(err));
+    // A config file is code: where it failed is shown under the error, as for an app.
+    addSyntaxErrorLocation(err, path);
+    throw userCodeError('GTS_ERR_CONFIG_LOAD', err, path);
   }
   return settingsObject(exported, path);
 }

@@ -182,6 +182,24 @@ describeEachTarget('responses', (targets) => {
       await target.waitForAppError(/Error: test app: synchronous failure\n\s+at /);
     });
 
+    test('an app that throws after writeHead() but before any byte went out still gets a 500, also behind a pipelined response; after flushHeaders() the response is cut', async () => {
+      const r = await expectResponses(target, request('GET', '/throw-after-writehead'), [500]);
+      assert.equal(header(r.responses[0]!, 'connection'), 'close');
+      assert.ok(r.closed);
+      await target.waitForAppError(/failure after writeHead/);
+      if (target.protocol.keepAlive) {
+        const piped = await expectPipelined(target, request('GET', '/slow?ms=100') + request('GET', '/throw-after-flush'), [200, 500]);
+        assert.equal(piped.responses[0]!.body.toString(), 'slow:/slow?ms=100');
+      }
+      await withClient(target, async (client) => {
+        client.write(request('GET', '/throw-after-flush'));
+        assert.ok(await client.waitForClose());
+        const raw = client.pending.toString('latin1');
+        assert.match(raw, /^HTTP\/1\.1 201 /, 'the head that went out is not followed by another');
+        assert.ok(raw.endsWith('\r\n\r\n'), `cut after the head: ${JSON.stringify(raw)}`);
+      });
+    });
+
     test('an app whose promise rejects before responding gets a 500', async () => {
       await expectResponses(target, request('GET', '/reject'), [500]);
       await target.waitForAppError(/Error: test app: asynchronous failure\n\s+at /);
@@ -192,16 +210,27 @@ describeEachTarget('responses', (targets) => {
       await expectResponses(target, request('GET', '/hello', [close]), [200]);
     });
 
-    test('RFC 9112 §9.3.2: a pipelined request whose app fails after its head does not cost the responses before it', async () => {
+    test('RFC 9112 §9.3.2: a pipelined request whose app fails after writing part of its response does not cost the responses before it, and gets a 500 as none of it went out', async () => {
       await withClient(target, async (client) => {
         client.write(request('GET', '/slow?ms=200') + request('GET', '/throw-after-headers'));
         const first = await client.readResponse();
         assert.equal(first.status, 200);
         assert.equal(first.body.toString(), 'slow:/slow?ms=200');
         if (!target.protocol.keepAlive) return;
+        const second = await client.readResponse();
+        assert.equal(second.status, 500);
+        assert.ok(await client.waitForClose());
+        assert.equal(client.pending.length, 0, 'nothing of the broken response went out');
+      });
+    });
+
+    test('an app that fails after part of its response went out: the response is left incomplete, then EOF', async () => {
+      await withClient(target, async (client) => {
+        client.write(request('GET', '/throw-after-headers'));
         assert.ok(await client.waitForClose());
         const raw = client.pending.toString('latin1');
-        assert.ok(raw.endsWith('\r\n\r\npartial'), `the broken response is left incomplete, then EOF: ${JSON.stringify(raw)}`);
+        assert.match(raw, /^HTTP\/1\.1 200 /);
+        assert.ok(raw.endsWith('\r\n\r\npartial'), `cut inside the body: ${JSON.stringify(raw)}`);
       });
     });
 

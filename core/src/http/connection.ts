@@ -90,8 +90,6 @@ class Exchange implements RequestBodySource {
   /** req.push() returned false: the app has enough buffered. */
   readPaused = false;
   responseFinished = false;
-  /** Broken by the app after its head was written, while earlier responses were still going out. */
-  abandoned = false;
   /** Body bytes read after the response finished (drained, not delivered). */
   drained = 0;
   startTime = 0;
@@ -558,22 +556,18 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     if (this.closed) return;
     const res = ex.res as HttpResponse & ResponseInternals;
     if (res.finished) return; // the app had completed its response: nothing to repair
-    if (res._header === null) this.respondInstead(ex, 500, 'Internal Server Error');
-    else this.abandonResponse(ex);
-  }
-
-  /**
-   * A response whose head is written cannot be completed: the connection must end inside it,
-   * the only way to tell the client it is broken. Responses pipelined before it are complete
-   * and still go out first (RFC 9112 §9.3.2); nothing after it is read.
-   */
-  private abandonResponse(ex: Exchange): void {
-    if (this.queue[0] === ex) {
-      this.destroy();
+    // A 500 can still replace the app's response while none of its bytes reached the client:
+    // writeHead() alone only composes the head (Node's headersSent is true already), and a
+    // response queued behind an earlier pipelined one holds what it wrote in its own buffer
+    // (the responses before it still go out first, RFC 9112 §9.3.2). Gunicorn, too, answers
+    // 500 when start_response was called but nothing was sent.
+    if (!res._headerSent || this.queue[0] !== ex) {
+      this.respondInstead(ex, 500, 'Internal Server Error');
       return;
     }
-    ex.abandoned = true;
-    this.noMoreRequests = true;
+    // Its head is on the wire, so it cannot be completed: the connection ends inside it, the
+    // only way to tell the client it is broken.
+    this.destroy();
   }
 
   /**
@@ -638,11 +632,6 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     const next = this.queue[0];
     if (next !== undefined) {
       next.res.assignSocket(this.socket as Socket);
-      if (next.abandoned) {
-        // What it had written goes out (assignSocket flushes it), then our side ends.
-        this.closeGracefully();
-        return;
-      }
     } else if (this.noMoreRequests && (ex.bodyDone || this.bodyExchange === null)) {
       this.finishConnection();
       return;

@@ -143,6 +143,14 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
       res.writeHead(200, { 'Content-Length': '100' });
       res.write('partial');
       throw new Error('test app: failure after headers');
+    case '/throw-after-writehead':
+      // The head is composed (headersSent is true) but no byte of it has gone out yet.
+      res.writeHead(201, { 'Content-Length': '10' });
+      throw new Error('test app: failure after writeHead');
+    case '/throw-after-flush':
+      res.writeHead(201, { 'Content-Length': '10' });
+      res.flushHeaders();
+      throw new Error('test app: failure after flushHeaders');
     case '/write-after-end':
       // Node emits ERR_STREAM_WRITE_AFTER_END on res a tick later: with no listener, an
       // uncaught error that would end the whole worker.

@@ -3,6 +3,7 @@
  */
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { MAX_HEAD_BYTES } from '@gunicorn-ts/core';
 import { describeEachTarget } from './harness/suite.js';
 import type { Target } from './harness/target.js';
 import { exchange, request } from './harness/wire.js';
@@ -137,6 +138,11 @@ describeEachTarget('request line', (targets) => {
     test('limit_request_line 0 means unlimited (a 20000-byte line is accepted)', async () => {
       const unlimited = await targets.get({ limitRequestLine: 0 });
       await expectResponses(unlimited, `${lineOf(20000)}\r\nHost: example.test\r\n${close}\r\n\r\n`, [404]);
+    });
+
+    test('limit_request_line 0: a line past the 1 MiB head bound gets 414 however its bytes arrive (it got 431 when its end came in the same read)', async () => {
+      const unlimited = await targets.get({ limitRequestLine: 0 });
+      await expectRefused(unlimited, `${lineOf(MAX_HEAD_BYTES - 1)}\r\nHost: example.test\r\n\r\n`, 414);
     });
   });
 

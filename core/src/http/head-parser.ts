@@ -79,7 +79,9 @@ export class RequestHeadParser implements FieldSink {
       // but a parser that accepts it frames differently from one that does not).
       if (lineEnd < pos || buf[lineEnd] !== CR) throw new HttpProtocolError(HttpErrorCode.BARE_LF);
       this.headBytes += lf + 1 - pos;
-      if (this.headBytes > MAX_HEAD_BYTES) throw new HttpProtocolError(HttpErrorCode.HEAD_TOO_LARGE);
+      // The same answer as for the line still arriving (checkIncompleteLine): how the bytes
+      // were split into reads must not change the status.
+      if (this.headBytes > MAX_HEAD_BYTES) throw new HttpProtocolError(this.sawRequestLine ? HttpErrorCode.HEAD_TOO_LARGE : HttpErrorCode.REQUEST_LINE_TOO_LONG);
       if (!this.sawRequestLine) {
         // RFC 9112 §2.2: empty lines before the request line are ignored.
         if (lineEnd !== pos) this.parseRequestLine(buf, pos, lineEnd);

@@ -110,12 +110,31 @@ export async function pre_request() { throw new Error('async pre_request failed'
     const port = await freePort();
     const server = await startServer(['-c', config, '-w', '1', '-b', `127.0.0.1:${port}`, pidApp(dir)]);
     const [worker] = childPids(server.pid);
-    await server.waitForLine(/Hook whenReady \(config\) failed[\s\S]*async when_ready failed/, 10_000);
-    await server.waitForLine(/Hook postWorkerInit \(config\) failed[\s\S]*async post_worker_init failed/, 10_000);
+    await server.waitForLine(/Hook when_ready \(config\) failed[\s\S]*async when_ready failed/, 10_000);
+    await server.waitForLine(/Hook post_worker_init \(config\) failed[\s\S]*async post_worker_init failed/, 10_000);
     for (let i = 0; i < 3; i++) assert.equal((await httpGet({ port })).status, 200);
-    await server.waitForLine(/Hook preRequest \(config\) failed[\s\S]*async pre_request failed/, 10_000);
+    await server.waitForLine(/Hook pre_request \(config\) failed[\s\S]*async pre_request failed/, 10_000);
     assert.ok(isAlive(server.pid), 'the master is alive');
     assert.deepEqual(childPids(server.pid), [worker], 'the same worker serves: none crashed');
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+  });
+
+  it('a pre_request that throws fails its request with a 500 and the app is not called, as in Gunicorn; the next request is served', async () => {
+    const dir = tempDir();
+    const calls = join(dir, 'app-calls');
+    const app = writeFile(dir, 'counting.mjs', `import { appendFileSync } from 'node:fs';
+export const app = (req, res) => { appendFileSync(${JSON.stringify(calls)}, req.url + '\\n'); res.end('served'); };
+`);
+    const config = writeFile(dir, 'pre.conf.mjs', `export function pre_request(worker, req) { if (req.url === '/refused') throw new Error('pre_request refuses ' + req.url); }\n`);
+    const port = await freePort();
+    const server = await startServer(['-c', config, '-w', '1', '-b', `127.0.0.1:${port}`, `${app}:app`]);
+    const refused = await httpGet({ port, path: '/refused' });
+    assert.equal(refused.status, 500);
+    await server.waitForLine(/Error handling request \/refused[\s\S]*pre_request refuses \/refused/, 10_000);
+    const served = await httpGet({ port, path: '/ok' });
+    assert.equal(served.status, 200);
+    assert.equal(readFileSync(calls, 'utf8'), '/ok\n', 'the app saw only the request pre_request let through');
     server.signal('SIGTERM');
     assert.equal(await server.waitExit(10_000), 0);
   });

@@ -160,6 +160,6 @@ describe('hook guarding', () => {
     hooks.onStarting.tap('Other', () => ran.push('other'));
     hooks.onStarting.call({} as never);
     assert.deepEqual(ran, ['other']);
-    assert.deepEqual(logged, ['Hook %s (%s) failed|onStarting|config']);
+    assert.deepEqual(logged, ['Hook %s (%s) failed|on_starting|config'], 'named as the setting is');
   });
 });

@@ -103,13 +103,23 @@ interface InterceptableHook {
 }
 
 /**
+ * Hooks whose synchronous throw is the request's failure, not only a log line: Gunicorn calls
+ * pre_request inside handle_request's try, so a throwing pre_request answers 500 and the app
+ * is not called (the HTTP front treats it as an app error).
+ */
+const REQUEST_FAILING_HOOKS: ReadonlySet<string> = new Set(['preRequest']);
+
+/**
  * Make every synchronous hook survive a throwing tap, or one returning a promise that rejects (an
- * async config function, which the hook does not wait for): the error is logged with the hook and tap
- * names and the remaining taps still run. Async hooks are left as they are: their callers
- * decide (a failed `connection` tap drops that connection).
+ * async config function, which the hook does not wait for): the error is logged with the hook
+ * (by its setting name: pre_request) and tap names and the remaining taps still run; a
+ * REQUEST_FAILING_HOOKS tap's throw goes on to fail its request. Async hooks are left as they
+ * are: their callers decide (a failed `connection` tap drops that connection).
  */
 export function guardSyncHooks(hooks: Readonly<Record<string, unknown>>, log: () => Logger): void {
-  for (const [hookName, hook] of Object.entries(hooks)) {
+  for (const [key, hook] of Object.entries(hooks)) {
+    const hookName = key.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    const failsRequest = REQUEST_FAILING_HOOKS.has(key);
     // tapable builds hooks with a null prototype and sets `constructor`, so instanceof cannot work.
     const kind = (hook as { constructor?: unknown } | null)?.constructor;
     if (kind !== SyncHook && kind !== AsyncSeriesHook) continue;
@@ -136,6 +146,7 @@ export function guardSyncHooks(hooks: Readonly<Record<string, unknown>>, log: ()
             }
             return result;
           } catch (err) {
+            if (failsRequest) throw err;
             log().exception(err, 'Hook %s (%s) failed', hookName, tap.name);
             return undefined;
           }

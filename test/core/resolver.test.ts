@@ -51,6 +51,22 @@ describe('plugin resolver: every string form', () => {
   test('egg:gunicorn-ts#NAME names a bundled plugin', async () => {
     assert.equal((await resolver.resolve('logger', 'egg:gunicorn-ts#glogging')).value, GLogger);
   });
+  test("Gunicorn's own spellings in its manual and config files stand for the bundled classes", async () => {
+    for (const spec of ['gunicorn.glogging.Logger', 'egg:gunicorn#simple']) assert.equal((await resolver.resolve('logger', spec)).value, GLogger, spec);
+    const sync = (await resolver.resolve('worker', 'sync')).value;
+    const gthread = (await resolver.resolve('worker', 'gthread')).value;
+    for (const spec of ['egg:gunicorn#sync', 'gunicorn.workers.sync.SyncWorker']) assert.equal((await resolver.resolve('worker', spec)).value, sync, spec);
+    for (const spec of ['egg:gunicorn#gthread', 'gunicorn.workers.gthread.ThreadWorker']) assert.equal((await resolver.resolve('worker', spec)).value, gthread, spec);
+  });
+  test("Gunicorn's Python-only async workers are refused by every spelling, naming the Node analogue", async () => {
+    for (const spec of ['gevent', 'egg:gunicorn#eventlet', 'gunicorn.workers.gtornado.TornadoWorker', 'gaiohttp']) {
+      await assert.rejects(resolver.resolve('worker', spec), (err: unknown) => {
+        assert.ok(isGtsError(err, 'GTS_ERR_PLUGIN_SPEC'), String(err));
+        assert.match((err as Error).message, /Python-only async workers; their Node analogue is -k evented/);
+        return true;
+      });
+    }
+  });
   test('egg:PKG#NAME takes the named entry of the package', async () => {
     assert.equal(await resolvedName('worker', 'egg:gunicorn-ts-worker-foo#bar'), 'BarWorker');
   });

@@ -25,7 +25,7 @@ import {
   type PackageLocation,
   type PackageManifest,
 } from '../util/module-resolution.js';
-import { BUILTIN_PLUGINS, BUNDLE_EGG, ENTRY_GROUPS, KIND_LABELS, type PluginKind } from './builtins.js';
+import { BUILTIN_PLUGINS, BUNDLE_EGG, ENTRY_GROUPS, GUNICORN_SPELLINGS, KIND_LABELS, PYTHON_ONLY_WORKERS, type PluginKind } from './builtins.js';
 import type { PluginMeta } from './plugin.js';
 
 export interface ResolvedPlugin {
@@ -76,6 +76,11 @@ export class PluginResolver {
 
   private async resolveInto(kind: PluginKind, spec: string, tried: string[]): Promise<Omit<ResolvedPlugin, 'spec'> | undefined> {
     if (spec === '') throw gtsError('GTS_ERR_PLUGIN_SPEC', spec, 'empty string');
+    const gunicornSpelling = GUNICORN_SPELLINGS[kind][spec];
+    if (gunicornSpelling !== undefined) return this.resolveInto(kind, gunicornSpelling, tried);
+    if (kind === 'worker' && PYTHON_ONLY_WORKERS.has(spec)) {
+      throw gtsError('GTS_ERR_PLUGIN_SPEC', spec, "it is one of Gunicorn's Python-only async workers; their Node analogue is -k evented");
+    }
     const builtin = BUILTIN_PLUGINS[kind][spec];
     if (builtin !== undefined) return this.resolveInto(kind, builtin, tried);
     if (/^[a-z][a-z0-9_]*$/.test(spec)) {

@@ -163,6 +163,26 @@ describe('gunicorn-ts command line', () => {
     assert.match(throws.stderr, /reading 'host'\) \[GTS_ERR_CONFIG_LOAD\]\nTypeError: [^\n]*\n\s+at \S*throws\.conf\.mjs\S*:2:/);
   });
 
+  test('a certfile that holds the key too needs no keyfile, as in Gunicorn; a keyfile alone and a bad ssl_version are refused, certfile or not', () => {
+    const pem = join(dir, 'tls');
+    mkdirSync(pem, { recursive: true });
+    spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(pem, 'key.pem'), '-out', join(pem, 'cert.pem'), '-days', '2', '-subj', '/CN=localhost'], { timeout: 20_000 });
+    writeFileSync(join(pem, 'both.pem'), readFileSync(join(pem, 'key.pem'), 'utf8') + readFileSync(join(pem, 'cert.pem'), 'utf8'));
+    const both = run(['--check-config', '--certfile', 'tls/both.pem', 'app.mjs:app']);
+    assert.equal(both.status, 0, both.stderr);
+    const certOnly = run(['--check-config', '--certfile', 'tls/cert.pem', 'app.mjs:app']);
+    assert.equal(certOnly.status, 2, 'a certfile without a key is refused when it is read');
+    assert.match(certOnly.stderr, /keyfile "tls\/cert\.pem" is not a usable private key/);
+    const keyOnly = run(['--check-config', '--keyfile', 'tls/key.pem', 'app.mjs:app']);
+    assert.equal(keyOnly.status, 2);
+    assert.match(keyOnly.stderr, /keyfile \(--keyfile\) needs certfile \(--certfile\)/);
+    for (const version of ['bogus', '1']) {
+      const bad = run(['--check-config', '--ssl-version', version, 'app.mjs:app']);
+      assert.equal(bad.status, 2, bad.stderr);
+      assert.match(bad.stderr, /Invalid value for ssl_version \(--ssl-version\): /);
+    }
+  });
+
   test('--check-config reads the TLS files as a worker would and names the bad one', () => {
     writeFileSync(join(dir, 'junk.pem'), 'not a certificate\n');
     const r = run(['--check-config', '--certfile', 'junk.pem', '--keyfile', 'junk.pem', 'app.mjs:app']);

@@ -50,8 +50,9 @@ function checkCombinations(settings: Settings): void {
   if (settings.get('reload') && settings.get('preload_app')) {
     throw gtsError('GTS_ERR_CONFLICTING_SETTINGS', 'reload (--reload) cannot be used with preload_app (--preload): the reloader restarts workers to load new code, which a preloaded app would not pick up');
   }
-  if ((settings.get('certfile') === null) !== (settings.get('keyfile') === null)) {
-    throw gtsError('GTS_ERR_CONFLICTING_SETTINGS', 'certfile (--certfile) and keyfile (--keyfile) must be given together');
+  // A certfile alone may hold the key too (one PEM with both), as Python's wrap_socket reads it.
+  if (settings.get('keyfile') !== null && settings.get('certfile') === null) {
+    throw gtsError('GTS_ERR_CONFLICTING_SETTINGS', 'keyfile (--keyfile) needs certfile (--certfile)');
   }
 }
 

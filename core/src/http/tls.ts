@@ -84,7 +84,9 @@ export function resolveTlsVersionFloor(sslVersion: number | string | null | unde
   if (sslVersion === null || sslVersion === undefined || sslVersion === '') return tls.DEFAULT_MIN_VERSION as tls.SecureVersion;
   const key = String(sslVersion).trim().toUpperCase().replace(/^(SSL\.)?PROTOCOL_/, '');
   const floor = VERSION_FLOORS[key];
-  if (floor === undefined) throw new TlsConfigError(`TLS ssl_version ${JSON.stringify(sslVersion)} is not known`);
+  if (floor === undefined) {
+    throw new TlsConfigError(`TLS ssl_version ${JSON.stringify(sslVersion)} is not known: use TLS, TLSv1, TLSv1_1, TLSv1_2, TLSv1_3 or a number of Python's ssl module (2, 3, 4, 5, 17)`);
+  }
   if (floor === 'unsupported') {
     throw new TlsConfigError(`TLS ssl_version ${JSON.stringify(sslVersion)} (SSLv2/SSLv3) is not supported by Node`);
   }

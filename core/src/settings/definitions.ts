@@ -8,6 +8,7 @@ import * as v from './validators.js';
 import type { HookFunction } from './validators.js';
 import type { SettingSpec } from './spec.js';
 import { DEFAULT_ACCESS_LOG_FORMAT } from '../http/access-log.js';
+import { resolveTlsVersionFloor } from '../http/tls.js';
 import { gtsError } from '../errors.js';
 
 
@@ -479,6 +480,7 @@ export const SETTINGS = [
   setting({
     name: 'keyfile', section: 'SSL', flags: ['--keyfile'], metavar: 'FILE',
     validate: v.optionalStr, default: () => null, desc: 'SSL key file.',
+    nodeNote: 'Without it, the key is read from certfile (one PEM file holding both), as Python reads it; a keyfile without a certfile is refused.',
   }),
   setting({
     name: 'certfile', section: 'SSL', flags: ['--certfile'], metavar: 'FILE',
@@ -486,7 +488,7 @@ export const SETTINGS = [
   }),
   setting({
     name: 'ssl_version', section: 'SSL', flags: ['--ssl-version'], metavar: 'VERSION',
-    validate: v.nonEmptyStr, default: () => 'TLS',
+    validate: sslVersion, default: () => 'TLS',
     desc: "The TLS protocol versions to allow: TLS (any Node supports), TLSv1_2, TLSv1_3, or Gunicorn's numeric ssl module constants.",
     nodeNote: 'Mapped to Node minVersion/maxVersion; see docs/http.md.',
   }),
@@ -519,3 +521,14 @@ export const SETTINGS_BY_NAME: ReadonlyMap<string, SettingSpec> = new Map(SETTIN
 
 /** The fourteen server hooks, in the order the reference lists them. */
 export const HOOK_SETTING_NAMES = SETTINGS.filter((s) => s.section === 'Server Hooks').map((s) => s.name);
+
+/** ssl_version is checked as it is read, certfile or not, as Gunicorn checks it when parsing. */
+function sslVersion(raw: unknown): string {
+  const value = v.nonEmptyStr(raw);
+  try {
+    resolveTlsVersionFloor(value);
+  } catch (err) {
+    throw new v.SettingValueError((err as Error).message.replace(/^TLS ssl_version /, ''));
+  }
+  return value;
+}

@@ -1,6 +1,6 @@
 /**
  * The TLS context a worker wraps its connections with, from the SSL settings: undefined when
- * no certfile/keyfile is set. One mapping for every place that serves connections (a worker
+ * no certfile is set. One mapping for every place that serves connections (a worker
  * process, and each gthread app thread, which must build its own: a SecureContext cannot be
  * sent between threads).
  */
@@ -9,8 +9,9 @@ import type { Settings } from '../settings/settings.js';
 
 export function tlsContextFromSettings(settings: Settings): TlsServerContext | undefined {
   const certfile = settings.get('certfile');
-  const keyfile = settings.get('keyfile');
-  if (certfile === null || keyfile === null) return undefined;
+  if (certfile === null) return undefined;
+  // Without keyfile, the key is read from the certfile (one PEM holding both).
+  const keyfile = settings.get('keyfile') ?? certfile;
   const headerTimeout = settings.get('header_timeout');
   return createTlsContext({
     certfile,

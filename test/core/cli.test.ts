@@ -17,6 +17,10 @@ before(() => {
   writeFileSync(join(dir, 'app.mjs'), 'export const app = (req, res) => res.end("ok");');
   writeFileSync(join(dir, 'broken.mjs'), 'throw new Error("app exploded at import");');
   writeFileSync(join(dir, 'conf.mjs'), 'export const workers = 3;');
+  writeFileSync(join(dir, 'timestamp.json'), '{"timestamp": false}');
+  writeFileSync(join(dir, 'transport.json'), '{"transport": {"target": "nosuch"}}');
+  writeFileSync(join(dir, 'loud.json'), '{"level": "loud"}');
+  writeFileSync(join(dir, 'quiet.json'), '{"level": "warning", "msgPrefix": "[app-x] "}');
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -78,6 +82,9 @@ describe('gunicorn-ts command line', () => {
     [['--error-logfile', '.'], /errorlog \(--error-logfile\): cannot write to \.: EISDIR/],
     [['--access-logfile', '.'], /accesslog \(--access-logfile\): cannot write to \.: EISDIR/],
     [['--log-config', 'missing.json'], /logconfig \(--log-config\): missing\.json: ENOENT/],
+    [['--log-config', 'timestamp.json'], /logconfig \(--log-config\): timestamp\.json: option "timestamp" is not supported \(supported: level, msgPrefix, enabled\)/],
+    [['--log-config', 'transport.json'], /logconfig \(--log-config\): transport\.json: option "transport" is not supported/],
+    [['--log-config', 'loud.json'], /logconfig \(--log-config\): loud\.json: option "level" must be one of trace, debug, info, warn, warning/],
     [['--error-logfile', 'no-such-dir/error.log'], /errorlog \(--error-logfile\): cannot write to no-such-dir\/error\.log: ENOENT/],
   ] as const) {
     test(`${args.join(' ')} stops the start with one line naming the setting`, () => {
@@ -116,6 +123,13 @@ describe('gunicorn-ts command line', () => {
     const r = run(['--threads', '4', '--print-config']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /^worker_class\s+= "sync"\s+\(default; gthread runs: threads > 1\)$/m);
+  });
+
+  test("logconfig's level wins over loglevel, as a Python logging config does, and its msgPrefix marks every line", () => {
+    const r = run(['--log-config', 'quiet.json', '--log-level', 'debug', '-b', '127.0.0.1:0', 'broken.mjs:app']);
+    assert.equal(r.status, 4);
+    assert.doesNotMatch(r.stderr, /\[INFO\]|\[DEBUG\]/, 'nothing below warning');
+    assert.match(r.stderr, /\[ERROR\] \[app-x\] Reason: /);
   });
 
   test('--check-config loads the app and exits 0', () => {

@@ -119,6 +119,17 @@ function createForWorkers(path: string, settings: Settings): void {
   }
 }
 
+type LogConfigOptions = Pick<LoggerOptions<'warning' | 'critical'>, 'level' | 'msgPrefix' | 'enabled'>;
+
+const PINO_LEVELS: ReadonlySet<unknown> = new Set(['trace', 'debug', 'info', 'warn', 'warning', 'error', 'fatal', 'critical', 'silent']);
+
+/** The pino options logconfig may set, each with its check. */
+const LOGCONFIG_OPTIONS: Readonly<Record<string, { valid: (value: unknown) => boolean; expected: string }>> = {
+  level: { valid: (value) => PINO_LEVELS.has(value), expected: `one of ${[...PINO_LEVELS].join(', ')}` },
+  msgPrefix: { valid: (value) => typeof value === 'string', expected: 'a string' },
+  enabled: { valid: (value) => typeof value === 'boolean', expected: 'true or false' },
+};
+
 @injectable()
 export class GLogger implements Logger {
   static readonly meta = { name: 'glogging' };
@@ -139,10 +150,12 @@ export class GLogger implements Logger {
         destination.write(this.toLine(json));
       },
     };
+    const logConfig = this.pinoOptionsFromLogConfig();
     this.pino = pino<'warning' | 'critical'>(
       {
-        ...this.pinoOptionsFromLogConfig(),
-        level: this.settings.get('loglevel'),
+        ...logConfig,
+        // As in Gunicorn, the logging config file has the last word over loglevel.
+        level: logConfig.level ?? this.settings.get('loglevel'),
         customLevels: { warning: LEVEL_VALUES.warning, critical: LEVEL_VALUES.critical },
         base: { pid: process.pid },
       },
@@ -155,14 +168,32 @@ export class GLogger implements Logger {
     }
   }
 
-  private pinoOptionsFromLogConfig(): LoggerOptions<'warning' | 'critical'> {
+  /**
+   * logconfig: a JSON object of the pino options that still make sense under the Gunicorn line
+   * format this logger writes (LOGCONFIG_OPTIONS). Any other (timestamp, messageKey,
+   * transport, ...) would break that format or bypass its destination, so it is refused with
+   * the option named, at start and by --check-config.
+   */
+  private pinoOptionsFromLogConfig(): LogConfigOptions {
     const path = this.settings.get('logconfig');
     if (path === null) return {};
+    const invalid = (reason: string): Error => gtsError('GTS_ERR_INVALID_SETTING', 'logconfig (--log-config)', `${path}: ${reason}`);
+    let parsed: unknown;
     try {
-      return JSON.parse(readFileSync(path, 'utf8')) as LoggerOptions<'warning' | 'critical'>;
+      parsed = JSON.parse(readFileSync(path, 'utf8'));
     } catch (err) {
-      throw gtsError('GTS_ERR_INVALID_SETTING', 'logconfig (--log-config)', `${path}: ${err instanceof Error ? err.message : String(err)}`);
+      throw invalid(err instanceof Error ? err.message : String(err));
     }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw invalid('not a JSON object of pino options');
+    const options = parsed as Record<string, unknown>;
+    for (const [name, value] of Object.entries(options)) {
+      const check = LOGCONFIG_OPTIONS[name];
+      if (check === undefined) {
+        throw invalid(`option ${JSON.stringify(name)} is not supported (supported: ${Object.keys(LOGCONFIG_OPTIONS).join(', ')}); the lines keep Gunicorn's format`);
+      }
+      if (!check.valid(value)) throw invalid(`option ${JSON.stringify(name)} must be ${check.expected}, not ${JSON.stringify(value)}`);
+    }
+    return options as LogConfigOptions;
   }
 
   /** pino hands us its JSON line; we print it in Gunicorn's shape. */

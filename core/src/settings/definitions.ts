@@ -375,8 +375,8 @@ export const SETTINGS = [
   setting({
     name: 'logconfig', section: 'Logging', flags: ['--log-config'], metavar: 'FILE',
     validate: v.optionalStr, default: () => null,
-    desc: 'A JSON file of pino options merged into the default logger.',
-    nodeNote: "Gunicorn reads Python's logging config format; gunicorn-ts reads pino options as JSON instead.",
+    desc: 'A JSON file of pino options for the error log: level (overrides loglevel, as a Python logging config does), msgPrefix, enabled.',
+    nodeNote: "Gunicorn reads Python's logging config format; gunicorn-ts reads pino options as JSON instead. Only the options that keep Gunicorn's line format are accepted; any other is refused with its name.",
   }),
   setting({
     name: 'syslog_addr', section: 'Logging', flags: ['--log-syslog-to'], metavar: 'SYSLOG_ADDR',

@@ -199,6 +199,27 @@ describe('process mechanics', () => {
     await server.waitExit(5000);
   });
 
+  it('-u with the error log in a directory only root may enter: USR1 cannot reopen it in the worker, which says so and serves on', async (t) => {
+    if (process.getuid?.() !== 0) return t.skip('needs root');
+    const { app } = appReadableByNobody();
+    const logDir = tempDir();
+    chmodSync(logDir, 0o700);
+    const errorlog = join(logDir, 'error.log');
+    const port = await freePort();
+    const server = startCli(['-u', 'nobody', '-g', 'nogroup', '--error-logfile', errorlog, '-b', `127.0.0.1:${port}`, `${app}:app`]);
+    await waitFor('the worker booted', () => existsSync(errorlog) && readFileSync(errorlog, 'utf8').includes('Booting worker'), 15_000, 100);
+    assert.equal((await httpGet({ port })).status, 200);
+    const [worker] = childPids(server.pid);
+    renameSync(errorlog, `${errorlog}.1`);
+    server.signal('SIGUSR1');
+    await server.waitForLine(/log file .*error\.log: EACCES/, 10_000);
+    await sleep(300);
+    assert.equal((await httpGet({ port })).status, 200);
+    assert.deepEqual(childPids(server.pid), [worker], 'the worker did not die of the reopen (it threw uncaught before)');
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
+
   it('-n sets the process titles of the master and the workers', async () => {
     const port = await freePort();
     const server = await startServer(['-n', 'titletest', '-w', '2', '-b', `127.0.0.1:${port}`, pidApp()], { workers: 2 });

@@ -103,7 +103,14 @@ function reopenDestination(destination: SonicBoom | undefined, target: string, s
   } catch {
     // A worker without the right to create it: the master has, or the reopen reports why.
   }
-  destination.reopen();
+  try {
+    destination.reopen();
+  } catch {
+    // A sync destination throws what it cannot open (a worker that dropped privileges and may
+    // not enter the log's directory), and also emits it as 'error', which openDestination
+    // reports on stderr. It keeps writing to the file it had: a worker must not die of a
+    // logrotate.
+  }
 }
 
 /** Create the file if missing (throws if it cannot be written) and, as root with -u/-g, give it to that user. */

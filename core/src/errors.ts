@@ -38,6 +38,7 @@ const table = {
   GTS_ERR_PLUGIN_INVALID: { exitCode: 1, message: '%s %j is not a valid %s: %s' },
   GTS_ERR_PLUGIN_INCOMPATIBLE: { exitCode: 1, message: 'Plugin %s requires @gunicorn-ts/core %s, but this is %s' },
   GTS_ERR_PLUGIN_FAILED: { exitCode: 1, message: 'Plugin %j failed in %s: %s' },
+  GTS_ERR_PLUGIN_UNAVAILABLE: { exitCode: 1, message: '%s %j is not available: %s' },
   GTS_ERR_APP_SPEC: { exitCode: 2, message: 'Invalid app %j: %s' },
   GTS_ERR_APP_NOT_FOUND: { exitCode: 4, message: 'App module %j not found; tried:\n%s' },
   GTS_ERR_APP_EXPORT_NOT_FOUND: { exitCode: 4, message: 'App module %s has no export %j (exports: %s)' },

@@ -112,6 +112,12 @@ describe('plugin resolver: every failure form', () => {
   test('a missing file', () => rejects('worker', './nope.js:X', 'GTS_ERR_PLUGIN_NOT_FOUND', /nope\.js/));
   test('a missing export names the exports there are', () =>
     rejects('worker', './my-worker.js:Nope', 'GTS_ERR_PLUGIN_INVALID', /has no export "Nope" \(exports: .*MyWorker/));
+  test('a package that declares itself unavailable says why, for every string that names it', async () => {
+    for (const spec of ['statsd', 'egg:@gunicorn-ts/logger-statsd#statsd', '@gunicorn-ts/logger-statsd', 'syslog']) {
+      await rejects('logger', spec, 'GTS_ERR_PLUGIN_UNAVAILABLE', /is not available: the (statsd|syslog) logger is not built yet, so (statsd_host \(--statsd-host\)|syslog \(--log-syslog\)) cannot be used/);
+    }
+    await rejects('plugin', 'proxy-protocol', 'GTS_ERR_PLUGIN_UNAVAILABLE', /PROXY protocol plugin is not built yet/);
+  });
   test('an incompatible core range', () => rejects('plugin', 'future-plugin', 'GTS_ERR_PLUGIN_INCOMPATIBLE', /requires @gunicorn-ts\/core \^9\.0\.0/));
   test('a value that is not a class is refused by expectClass', async () => {
     const resolved = await resolver.resolve('worker', './my-worker.js:notAClass');

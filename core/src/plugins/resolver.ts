@@ -154,6 +154,10 @@ export class PluginResolver {
     target: string,
     tried: string[],
   ): Promise<Omit<ResolvedPlugin, 'spec'> | undefined> {
+    // A package may ship before its code does (the bundled statsd, syslog and proxy-protocol
+    // packages do): its "gunicorn-ts".unavailable says why, instead of a missing export.
+    const unavailable = location.manifest['gunicorn-ts']?.['unavailable'];
+    if (typeof unavailable === 'string') throw gtsError('GTS_ERR_PLUGIN_UNAVAILABLE', KIND_LABELS[kind], spec, `${unavailable} (${location.manifest.name ?? location.dir})`);
     const hash = target.indexOf('#');
     const file = resolve(location.dir, hash < 0 ? target : target.slice(0, hash));
     const exportName = hash < 0 ? 'default' : target.slice(hash + 1);

@@ -387,6 +387,7 @@ export const SETTINGS = [
     name: 'syslog', section: 'Logging', flags: ['--log-syslog'], cli: 'switch',
     validate: v.toBool, default: () => false,
     desc: 'Send the error log to syslog too (loads the syslog logger plugin).',
+    nodeNote: 'The syslog logger plugin is not built yet: setting this stops the start with GTS_ERR_PLUGIN_UNAVAILABLE.',
   }),
   setting({
     name: 'syslog_prefix', section: 'Logging', flags: ['--log-syslog-prefix'], metavar: 'SYSLOG_PREFIX',
@@ -408,6 +409,7 @@ export const SETTINGS = [
     name: 'statsd_host', section: 'Logging', flags: ['--statsd-host'], metavar: 'STATSD_ADDR',
     validate: v.hostPort, default: () => null,
     desc: 'host:port of the statsd server to log to (loads the statsd logger plugin).',
+    nodeNote: 'The statsd logger plugin is not built yet: setting this stops the start with GTS_ERR_PLUGIN_UNAVAILABLE.',
   }),
   setting({
     name: 'statsd_prefix', section: 'Logging', flags: ['--statsd-prefix'], metavar: 'STATSD_PREFIX',
@@ -471,6 +473,7 @@ export const SETTINGS = [
     name: 'proxy_protocol', section: 'Server Mechanics', flags: ['--proxy-protocol'], cli: 'switch',
     validate: v.toBool, default: () => false,
     desc: 'Enable detection of the PROXY protocol (v1 and v2) from allowed front-ends (loads the proxy-protocol plugin).',
+    nodeNote: 'The proxy-protocol plugin is not built yet: setting this stops the start with GTS_ERR_PLUGIN_UNAVAILABLE.',
   }),
   setting({
     name: 'proxy_allow_ips', section: 'Server Mechanics', flags: ['--proxy-allow-from'], metavar: 'STRING',

@@ -463,7 +463,7 @@ export const SETTINGS = [
     'A worker whose event loop is blocked cannot run JavaScript, so the hook only runs when the loop is free; the master follows with SIGKILL.'),
   hook('pre_exec', 'pre_exec(server)', 'Called just before a new master process is spawned (USR2).'),
   hook('pre_request', 'pre_request(worker, req)', 'Called in the worker just before it processes the request.',
-    'Without one, the worker logs "METHOD PATH" at debug level, as Gunicorn\'s default pre_request does; setting one replaces that line.'),
+    'req is the Node request (http.IncomingMessage): req.method, req.url (path and query, where Gunicorn has req.path and req.query), req.headers. Throwing fails the request with a 500 and the app is not called, as in Gunicorn. Without one, the worker logs "METHOD PATH" at debug level, as Gunicorn\'s default pre_request does; setting one replaces that line.'),
   hook('post_request', 'post_request(worker, req, res)', 'Called in the worker after it has sent the response.',
     "Gunicorn passes (worker, req, environ, resp); Node has no environ, so it is (worker, req, res)."),
   hook('worker_exit', 'worker_exit(server, worker)', 'Called in the master just after a worker has exited.'),

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
-import { childPids, cleanup, freePort, httpGet, isAlive, pidApp, REPO_ROOT, startCli, startServer, tempDir, waitFor, writeFile } from '../support/index.js';
+import { childPids, cleanup, freePort, httpGet, isAlive, pidApp, REPO_ROOT, sleep, startCli, startServer, tempDir, waitFor, writeFile } from '../support/index.js';
 
 after(cleanup);
 
@@ -34,6 +34,44 @@ describe('worker health', () => {
     assert.equal((await httpGet({ port })).status, 200);
     server.signal('SIGQUIT');
     await server.waitExit(5000);
+  });
+
+  it('timeout holds for a retiring worker too: one blocked in a request when HUP retires it gets WORKER TIMEOUT, not graceful_timeout later', async () => {
+    for (const workerClass of ['sync', 'evented']) {
+      const port = await freePort();
+      const server = await startServer(['-k', workerClass, '-w', '1', '-t', '2', '-b', `127.0.0.1:${port}`, pidApp()]);
+      const [old] = childPids(server.pid);
+      const blocked = httpGet({ port, path: '/block?ms=25000', timeoutMs: 20_000 }).then(() => 'answered', () => 'cut');
+      await sleep(300);
+      const mark = server.output().length;
+      const t0 = performance.now();
+      server.signal('SIGHUP');
+      const match = await server.waitForLine(/WORKER TIMEOUT \(pid:(\d+)\)/, 8000, mark);
+      assert.equal(Number(match[1]), old, workerClass);
+      await waitFor('the stuck worker gone', () => !isAlive(old!), 3000);
+      assert.ok(performance.now() - t0 < 6000, `${workerClass}: gone ${(performance.now() - t0).toFixed(0)} ms after the HUP (graceful_timeout is 30 s)`);
+      assert.equal(await blocked, 'cut');
+      assert.equal((await httpGet({ port })).status, 200);
+      server.signal('SIGQUIT');
+      await server.waitExit(5000);
+    }
+  });
+
+  it('max_requests: the sync worker\'s last request may outlast graceful_timeout, as in Gunicorn only timeout bounds it; evented cuts it at graceful_timeout and says so', async () => {
+    const cases = [
+      ['sync', 200],
+      ['evented', 'cut'],
+    ] as const;
+    for (const [workerClass, expected] of cases) {
+      const port = await freePort();
+      const server = await startServer(['-k', workerClass, '-w', '1', '-t', '10', '--graceful-timeout', '1', '--max-requests', '1', '-b', `127.0.0.1:${port}`, pidApp()]);
+      const mark = server.output().length;
+      const last = await httpGet({ port, path: '/sleep?ms=2500', timeoutMs: 8000 }).then((r) => r.status, () => 'cut');
+      assert.equal(last, expected, workerClass);
+      if (expected === 'cut') await server.waitForLine(/Worker graceful timeout \(pid:\d+\)/, 5000, mark);
+      server.signal('SIGQUIT');
+      await server.waitExit(5000);
+    }
   });
 
   it('an app that throws at import stops the master with exit 4 and the error, no respawn loop', async () => {

@@ -340,7 +340,7 @@ export class Arbiter implements ArbiterApi {
         const due = worker.aborted ? worker.abortedAt + ABORT_GRACE_MS : worker.lastBeat + timeoutMs;
         wake = Math.min(wake, due - now + 1);
       }
-      if (worker.terminating) wake = Math.min(wake, worker.terminatedAt + this.settings.get('graceful_timeout') * 1000 + TERM_BACKSTOP_MS - now + 1);
+      if (worker.terminating) wake = Math.min(wake, worker.terminatedAt + this.retiringLimitMs() - now + 1);
     }
     return Math.max(0, wake);
   }
@@ -486,19 +486,29 @@ export class Arbiter implements ArbiterApi {
   }
 
   /** Kill workers that stopped heart-beating (SIGABRT, then SIGKILL), and TERMed ones that overstay. */
+  /**
+   * The backstop for a worker told to stop (TERM) in the main loop: it ends its requests by
+   * itself within graceful_timeout (a sync worker within timeout, see its gracefulDeadlineMs),
+   * so one still alive a little after both is killed.
+   */
+  private retiringLimitMs(): number {
+    return Math.max(this.settings.get('graceful_timeout'), this.settings.get('timeout')) * 1000 + TERM_BACKSTOP_MS;
+  }
+
   private murderWorkers(): void {
     const now = performance.now();
     const timeoutMs = this.silenceLimitMs();
-    const graceMs = this.settings.get('graceful_timeout') * 1000 + TERM_BACKSTOP_MS;
+    const graceMs = this.retiringLimitMs();
     for (const worker of this.workers.values()) {
       if (worker.exited) continue;
-      if (worker.terminating) {
-        if (now - worker.terminatedAt > graceMs) {
-          worker.killedBecause = 'it outlived graceful_timeout';
-          worker.kill('SIGKILL');
-        }
+      if (worker.terminating && now - worker.terminatedAt > graceMs) {
+        worker.killedBecause = 'it outlived graceful_timeout';
+        worker.kill('SIGKILL');
         continue;
       }
+      // A retiring worker (HUP, TTOU, max_requests) is still held to timeout, as Gunicorn's
+      // murder_workers checks every worker: before, one stuck in a request lived on until
+      // graceful_timeout.
       if (timeoutMs === 0) continue;
       if (!worker.aborted) {
         if (now - worker.lastBeat <= timeoutMs) continue;

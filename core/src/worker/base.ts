@@ -455,16 +455,28 @@ export abstract class Worker implements WorkerApi {
     this.alive = false;
     this.closeAcceptors();
     for (const connection of this.httpConnections) connection.shutdown();
-    const deadline = Date.now() + this.settings.get('graceful_timeout') * 1000;
+    const deadline = Date.now() + this.gracefulDeadlineMs();
+    const drained = (): boolean => this.activeConnections === 0 && this.httpConnections.size === 0;
     await new Promise<void>((resolve) => {
       const check = (): void => {
-        if ((this.activeConnections === 0 && this.httpConnections.size === 0) || Date.now() >= deadline) resolve();
+        if (drained() || Date.now() >= deadline) resolve();
         else setTimeout(check, 20);
       };
       check();
     });
+    // As Gunicorn's async workers say when their graceful wait ends with requests still running.
+    if (!drained()) this.log.warning('Worker graceful timeout (pid:%s)', this.pid);
     for (const connection of this.httpConnections) connection.destroy();
     await this.exit(0);
+  }
+
+  /**
+   * How long TERM lets in-flight requests finish before they are cut: graceful_timeout, as in
+   * Gunicorn's async and threaded workers. (The master's own shutdown ends every worker at
+   * graceful_timeout whatever this says.)
+   */
+  protected gracefulDeadlineMs(): number {
+    return this.settings.get('graceful_timeout') * 1000;
   }
 
   /** QUIT/INT: worker_int, then gone; in-flight requests are cut. */

@@ -103,14 +103,18 @@ export class ThreadPool {
     for (const thread of this.slots) thread?.ping();
   }
 
-  /** The heartbeat check: terminate and replace threads silent for longer than the timeout. */
+  /**
+   * The heartbeat check: terminate and replace threads silent for longer than the timeout.
+   * While the process stops (TERM: HUP, TTOU, max_requests) a stuck thread is still ended,
+   * not replaced, as the master holds a retiring process to timeout too.
+   */
   checkHealth(now: number = Date.now()): void {
-    if (this.options.timeoutMs <= 0 || this.stopping) return;
+    if (this.options.timeoutMs <= 0) return;
     for (const thread of this.slots) {
       if (thread === undefined || thread.ending) continue;
       const silentMs = now - thread.shared.lastBeat();
       if (silentMs <= this.options.timeoutMs) continue;
-      this.options.log.critical('THREAD TIMEOUT (pid:%s thread:%s): silent for %s ms; replacing it', process.pid, thread.threadId, silentMs);
+      this.options.log.critical('THREAD TIMEOUT (pid:%s thread:%s): silent for %s ms; %s it', process.pid, thread.threadId, silentMs, this.stopping ? 'ending' : 'replacing');
       void this.replace(thread);
     }
   }

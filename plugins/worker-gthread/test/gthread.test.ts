@@ -10,7 +10,7 @@ import { Agent } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
-import { acceptQueueLength, appEvents, childPids, cleanup, httpGet, listeningPort, sleep, startCli, startServer, tempDir, waitFor, waitForEvents, writeFile, type HttpResult } from '@gunicorn-ts/test/support';
+import { acceptQueueLength, appEvents, childPids, cleanup, httpGet, isAlive, listeningPort, sleep, startCli, startServer, tempDir, waitFor, waitForEvents, writeFile, type HttpResult } from '@gunicorn-ts/test/support';
 import { THREAD_APP_SOURCE, type ThreadReply } from './thread-app.js';
 
 after(cleanup);
@@ -191,6 +191,21 @@ describe('gthread worker', () => {
     }, 10_000, 50);
     assert.ok(![...seen].includes(stuckThread), 'the stuck thread never answered again');
     assert.equal((server.output().match(/Booting worker with pid/g) ?? []).length, 1, 'the worker process was not replaced');
+  });
+
+  test('a thread stuck when HUP retires its process is still ended at timeout, not graceful_timeout later', async () => {
+    const { server, port, dir } = await gthread(['--timeout', '2']);
+    const [old] = childPids(server.pid);
+    const stuck = httpGet({ port, path: '/stuck', timeoutMs: 20_000 }).then(() => 'answered', () => 'failed');
+    await waitForEvents(dir, 'stuck', 1, 8_000);
+    const mark = server.output().length;
+    const t0 = performance.now();
+    server.signal('SIGHUP');
+    await server.waitForLine(/THREAD TIMEOUT \(pid:\d+ thread:\d+\): silent for \d+ ms; ending it/, 10_000, mark);
+    assert.equal(await stuck, 'failed');
+    await waitFor('the retired process gone', () => !isAlive(old!), 5000);
+    assert.ok(performance.now() - t0 < 8000, `gone ${(performance.now() - t0).toFixed(0)} ms after the HUP (graceful_timeout is 30 s)`);
+    reply(await httpGet({ port }));
   });
 
   test('max_requests counts the responses of all threads and recycles the process', async () => {

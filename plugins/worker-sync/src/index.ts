@@ -38,6 +38,15 @@ export class SyncWorker extends Worker {
     return 1;
   }
 
+  /**
+   * Retired (HUP, TTOU, max_requests), Gunicorn's sync worker finishes the request it is
+   * serving whatever graceful_timeout says: only `timeout` bounds a request, and the master
+   * kills one running past it, retiring or not. So the request is not cut here before then.
+   */
+  protected override gracefulDeadlineMs(): number {
+    return Math.max(this.settings.get('graceful_timeout'), this.settings.get('timeout')) * 1000;
+  }
+
   protected override protocolOptions(): HttpProtocolOptions {
     return { ...super.protocolOptions(), keepAlive: false };
   }

@@ -138,8 +138,8 @@ type UserCodeErrorCode = 'GTS_ERR_APP_LOAD' | 'GTS_ERR_PLUGIN_FAILED' | 'GTS_ERR
 const USER_CODE_ERRORS: ReadonlySet<GtsErrorCode> = new Set<UserCodeErrorCode>(['GTS_ERR_APP_LOAD', 'GTS_ERR_PLUGIN_FAILED', 'GTS_ERR_CONFIG_LOAD']);
 
 /**
- * User code (an app, a plugin, a config file) threw `err`: a `code` error whose last argument is err's
- * message, keeping err as the cause for userCodeTrace. A GtsError passes through as it is.
+ * User code (an app, a plugin, a config file) threw `err`: a `code` error whose last argument
+ * is err's message, keeping err as the cause for userCodeTrace. A GtsError passes through.
  */
 export function userCodeError(code: UserCodeErrorCode, err: unknown, ...args: unknown[]): GtsError {
   if (isGtsError(err)) return err;
@@ -158,9 +158,10 @@ export function describeError(err: unknown): string {
 
 /**
  * For user code that failed (an app or config file that cannot load, a plugin whose
- * constructor or apply() throws): where, as Gunicorn's traceback shows it. The stack of the error underneath (a
- * TypeError deep in a module the app imports names its file and line), or '' when there is
- * none to add. A syntax error's location is added to its stack by app/syntax-location.ts.
+ * constructor or apply() throws): where, as Gunicorn's traceback shows it. The stack of the
+ * error underneath (a TypeError deep in a module the app imports names its file and line), or
+ * '' when there is none to add. A syntax error's location is added to its stack by
+ * app/syntax-location.ts.
  */
 export function userCodeTrace(err: unknown): string {
   if (!isGtsError(err) || !USER_CODE_ERRORS.has(err.code)) return '';

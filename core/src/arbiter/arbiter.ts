@@ -485,7 +485,6 @@ export class Arbiter implements ArbiterApi {
     }
   }
 
-  /** Kill workers that stopped heart-beating (SIGABRT, then SIGKILL), and TERMed ones that overstay. */
   /**
    * The backstop for a worker told to stop (TERM) in the main loop: it ends its requests by
    * itself within graceful_timeout (a sync worker within timeout, see its gracefulDeadlineMs),
@@ -495,6 +494,7 @@ export class Arbiter implements ArbiterApi {
     return Math.max(this.settings.get('graceful_timeout'), this.settings.get('timeout')) * 1000 + TERM_BACKSTOP_MS;
   }
 
+  /** Kill workers that stopped heart-beating (SIGABRT, then SIGKILL), and TERMed ones that overstay. */
   private murderWorkers(): void {
     const now = performance.now();
     const timeoutMs = this.silenceLimitMs();

@@ -173,6 +173,33 @@ describeEachTarget('responses', (targets) => {
     });
   });
 
+  describe("socket timeouts the app arms (Node's req.setTimeout / res.setTimeout)", () => {
+    test("res.setTimeout's callback runs; the next request on the connection is not timed out", async () => {
+      const t0 = performance.now();
+      const r = await expectResponses(target, request('GET', '/res-timeout') + request('GET', '/slow?ms=400', [close]), target.protocol.keepAlive ? [200, 200] : [200]);
+      assert.equal(r.responses[0]!.body.toString(), 'res timed out');
+      assert.ok(performance.now() - t0 < 2500, 'answered by the timeout, not after the app\'s 3 s');
+      if (target.protocol.keepAlive) assert.equal(r.responses[1]!.body.toString(), 'slow:/slow?ms=400', 'a request slower than the first one\'s timeout is served');
+    });
+
+    test("req.setTimeout's callback runs while the body is still arriving", async () => {
+      await withClient(target, async (client) => {
+        client.write('POST /req-timeout HTTP/1.1\r\nHost: example.test\r\nContent-Length: 10\r\n\r\nab');
+        const res = await client.readResponse();
+        assert.equal(res.status, 408);
+        assert.equal(res.body.toString(), 'req timed out');
+      });
+    });
+
+    test('a socket timeout nobody listens for ends the connection', async () => {
+      await withClient(target, async (client) => {
+        client.write(request('GET', '/unheard-timeout'));
+        assert.ok(await client.waitForClose(2500), 'closed at the timeout, not after the app\'s 3 s');
+        assert.equal(client.pending.length, 0);
+      });
+    });
+  });
+
   describe('application failures', () => {
     test('an app that throws before responding gets a 500 with a short body; the error is reported', async () => {
       const r = await expectResponses(target, request('GET', '/throw'), [500]);

@@ -205,6 +205,7 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     socket.on('error', this.onSocketError);
     socket.on('close', this.onClose);
     socket.on('drain', this.onDrain);
+    socket.on('timeout', this.onSocketTimeout);
     if (typeof socket.setNoDelay === 'function') socket.setNoDelay(true);
     this.trustedPeer = this.config.scheme.isTrustedPeer(socket.remoteAddress);
     this.isTls = socket.encrypted === true;
@@ -611,6 +612,10 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     if (this.socket._httpMessage === res) res.detachSocket(this.socket);
     process.nextTick(emitResponseClose, res);
     if (!ex.bodyDone && !req._consuming && !req._readableState.resumeScheduled) req._dump();
+    // A socket timeout this request's app armed ends with its response, as Node resets it
+    // between requests: the keep-alive idle deadline is ours.
+    const armed = this.socket as { timeout?: number; setTimeout?: (ms: number) => unknown };
+    if (armed.timeout) armed.setTimeout?.(0);
 
     this.lastResponseSaidClose = res._last;
     const state = res[kResponseState];
@@ -767,6 +772,20 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     }
     return false;
   }
+
+  /**
+   * A socket timeout the app armed (req.setTimeout, res.setTimeout or req.socket.setTimeout; our
+   * own deadlines use timers): as Node's server does, 'timeout' goes to the request whose body is
+   * still arriving and to the response being written, and a timeout nobody listens for ends
+   * the connection.
+   */
+  private readonly onSocketTimeout = (): void => {
+    const reading = this.bodyExchange?.req;
+    const handledByReq = reading !== undefined && !reading.complete && reading.emit('timeout', this.socket);
+    const res = this.queue[0]?.res;
+    const handledByRes = res !== undefined && res.emit('timeout', this.socket);
+    if (!handledByReq && !handledByRes && this.socket.listenerCount('timeout') === 1) this.destroy();
+  };
 
   private readonly onSocketError = (): void => {
     // ECONNRESET, EPIPE, TLS alerts...: nothing can be answered any more.

@@ -165,6 +165,26 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
       res.setHeader('Connection', 'close');
       res.end('closing');
       return;
+    case '/res-timeout':
+      // Node's res.setTimeout: the callback answers when nothing else has.
+      res.setTimeout(200, () => res.end('res timed out'));
+      await delay(3000);
+      if (!res.writableEnded) res.end('too late');
+      return;
+    case '/req-timeout':
+      // Node's req.setTimeout: fires while the body is still arriving.
+      req.setTimeout(200, () => {
+        res.statusCode = 408;
+        res.end('req timed out');
+      });
+      req.resume();
+      return;
+    case '/unheard-timeout':
+      // A socket timeout nobody listens for ends the connection, as in Node's server.
+      req.socket.setTimeout(200);
+      await delay(3000);
+      if (!res.writableEnded && !res.destroyed) res.end('too late');
+      return;
     case '/slow':
       await delay(param('ms', 100));
       res.end(`slow:${req.url}`);

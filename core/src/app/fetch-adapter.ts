@@ -107,13 +107,29 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
   };
   res.once('close', onClose);
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done || gone) break;
-      if (!res.write(value)) await waitForDrain(res);
-      if (res.destroyed) {
-        onClose();
-        break;
+    let next = reader.read();
+    const first = await next;
+    if (!first.done && !gone) {
+      next = reader.read();
+      // A body given whole (new Response('text'), Response.json, a Blob) is one chunk with
+      // nothing after it: then its length is known and it goes out with Content-Length, as a
+      // listener's res.end(buffer) does, instead of chunked (close-delimited to HTTP/1.0).
+      // A stream's next chunk is not waited for longer than one turn of the loop.
+      const after = await Promise.race([next, oneLoopTurn()]);
+      if (after !== LOOP_TURN && after.done) {
+        if (!gone && !res.destroyed) endWhole(res, first.value);
+        return;
+      }
+      if (!res.write(first.value)) await waitForDrain(res);
+      for (;;) {
+        if (res.destroyed) {
+          onClose();
+          break;
+        }
+        const { done, value } = await next;
+        if (done || gone) break;
+        next = reader.read();
+        if (!res.write(value)) await waitForDrain(res);
       }
     }
     if (!gone && !res.destroyed) res.end();
@@ -121,6 +137,20 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
     res.off('close', onClose);
     reader.releaseLock();
   }
+}
+
+const LOOP_TURN = Symbol('one loop turn');
+
+function oneLoopTurn(): Promise<typeof LOOP_TURN> {
+  return new Promise((resolve) => setImmediate(resolve, LOOP_TURN));
+}
+
+/** The whole body at once, with its length unless the handler framed it itself. */
+function endWhole(res: ServerResponse, body: Uint8Array): void {
+  if (!res.headersSent && !res.hasHeader('content-length') && !res.hasHeader('transfer-encoding')) {
+    res.setHeader('content-length', body.byteLength);
+  }
+  res.end(body);
 }
 
 function waitForDrain(res: ServerResponse): Promise<void> {

@@ -110,7 +110,7 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
     let next = reader.read();
     const first = await next;
     if (!first.done && !gone) {
-      next = reader.read();
+      next = pendingRead(reader);
       // A body given whole (new Response('text'), Response.json, a Blob) is one chunk with
       // nothing after it: then its length is known and it goes out with Content-Length, as a
       // listener's res.end(buffer) does, instead of chunked (close-delimited to HTTP/1.0).
@@ -128,7 +128,7 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
         }
         const { done, value } = await next;
         if (done || gone) break;
-        next = reader.read();
+        next = pendingRead(reader);
         if (!res.write(value)) await waitForDrain(res);
       }
     }
@@ -137,6 +137,17 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
     res.off('close', onClose);
     reader.releaseLock();
   }
+}
+
+/**
+ * A read issued ahead of its use. If the loop ends early (the client left) and the reader is
+ * released while it is pending, the release rejects it: that must not become an unhandled
+ * rejection, which would end the worker.
+ */
+function pendingRead(reader: ReadableStreamDefaultReader<Uint8Array>): ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']> {
+  const read = reader.read();
+  read.catch(() => undefined);
+  return read;
 }
 
 const LOOP_TURN = Symbol('one loop turn');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describeEachTarget } from './harness/suite.js';
 import type { Target } from './harness/target.js';
 import { exchange, header, request, withClient, WireClient } from './harness/wire.js';
-import { assertStandardHeaders, expectPipelined, expectRefused, expectResponses, json } from './harness/expect.js';
+import { appInvocations, assertStandardHeaders, expectPipelined, expectRefused, expectResponses, json } from './harness/expect.js';
 
 describeEachTarget('responses', (targets) => {
   let target: Target;
@@ -225,6 +225,13 @@ describeEachTarget('responses', (targets) => {
         assert.match(raw, /^HTTP\/1\.1 201 /, 'the head that went out is not followed by another');
         assert.ok(raw.endsWith('\r\n\r\n'), `cut after the head: ${JSON.stringify(raw)}`);
       });
+    });
+
+    test('RFC 9112 §9.6: a request pipelined after one whose listener threw (answered 500, Connection: close) never reaches the app', async () => {
+      const before = await appInvocations(target);
+      await expectResponses(target, request('GET', '/throw-sync') + request('POST', '/echo', ['Content-Length: 0']), [500]);
+      const after = await appInvocations(target);
+      assert.equal(after - before, 2, 'only /throw-sync and the /count probe reached the app, not the POST after the 500');
     });
 
     test('an app whose promise rejects before responding gets a 500', async () => {

@@ -580,6 +580,9 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
    * its timer, which ended the worker.
    */
   private respondInstead(ex: Exchange, status: number, detail: string): void {
+    // The answer says `Connection: close`: a request pipelined after it is not read, so it
+    // never reaches the app (RFC 9112 §9.6), where it would run with no answer to the client.
+    this.noMoreRequests = true;
     const appRes = ex.res as HttpResponse & ResponseInternals;
     const res = new HttpResponse(ex.req, this) as HttpResponse & ResponseInternals;
     res.shouldKeepAlive = false;

@@ -58,7 +58,14 @@ function errorCode(fn: () => void): string {
 export type TestApp = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export function createTestApp(counter: InvocationCounter): TestApp {
-  return (req, res) => handle(counter, req, res);
+  return (req, res) => {
+    // handle() is async, so its throws are rejections; this one throws from the listener itself.
+    if (req.url === '/throw-sync') {
+      counter.increment();
+      throw new Error('test app: synchronous throw from the listener');
+    }
+    return handle(counter, req, res);
+  };
 }
 
 async function handle(counter: InvocationCounter, req: IncomingMessage, res: ServerResponse): Promise<void> {

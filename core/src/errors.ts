@@ -163,15 +163,19 @@ export function describeError(err: unknown): string {
  * '' when there is none to add. A syntax error's location is added to its stack by
  * app/syntax-location.ts.
  */
-export function userCodeTrace(err: unknown): string {
+function userCodeTrace(err: unknown): string {
   if (!isGtsError(err) || !USER_CODE_ERRORS.has(err.code)) return '';
   const cause = (err as { cause?: unknown }).cause;
   return cause instanceof Error && cause.stack !== undefined ? `${cause.stack}\n` : '';
 }
 
-/** describeError, then the stack of failing user code below it (userCodeTrace), for a log entry. */
-export function describeWithTrace(err: unknown): string {
-  return `${describeError(err)}\n${userCodeTrace(err)}`.trimEnd();
+/**
+ * describeError (followed by its `[GTS_ERR_*]` code when asked and it is ours), then the stack
+ * of failing user code below it (userCodeTrace): what an error line shows, on stderr or in a log.
+ */
+export function describeWithTrace(err: unknown, withCode = false): string {
+  const code = withCode && isGtsError(err) ? ` [${err.code}]` : '';
+  return `${describeError(err)}${code}\n${userCodeTrace(err)}`.trimEnd();
 }
 
 export const errorTable = table;

@@ -5,7 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import { errorResponseBody } from '../http/error-response.js';
+import { endWithErrorBody } from '../http/error-response.js';
 import { HTTP_ERRORS, HttpErrorCode } from '../http/errors.js';
 
 export type FetchHandler = (request: Request) => Response | Promise<Response>;
@@ -107,10 +107,9 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
   };
   res.once('close', onClose);
   try {
-    let next = reader.read();
-    const first = await next;
+    const first = await reader.read();
     if (!first.done && !gone) {
-      next = pendingRead(reader);
+      let next = pendingRead(reader);
       // A body given whole (new Response('text'), Response.json, a Blob) is one chunk with
       // nothing after it: then its length is known and it goes out with Content-Length, as a
       // listener's res.end(buffer) does, instead of chunked (close-delimited to HTTP/1.0).
@@ -204,9 +203,7 @@ export function adaptFetchHandler(handler: FetchHandler): NodeRequestListener {
 /** The status and short text of an HTTP error-table entry, then close, as the HTTP front answers. */
 function refuse(res: ServerResponse, code: HttpErrorCode): void {
   const { status, message } = HTTP_ERRORS[code];
-  const body = errorResponseBody(status, message);
-  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
-  res.end(body);
+  endWithErrorBody(res, status, message, { Connection: 'close' });
 }
 
 /**

@@ -21,7 +21,7 @@ import { GLogger } from '../logging/glogging.js';
 import type { Logger } from '../logging/logger.js';
 import { createContainer, TOKENS, type DependencyContainer } from '../container.js';
 import { loadConfig, type Invocation } from '../config/load-config.js';
-import { describeError, describeWithTrace, isGtsError, userCodeTrace } from '../errors.js';
+import { describeError, describeWithTrace, isGtsError } from '../errors.js';
 import { loadApp, type LoadedApp } from '../app/load-app.js';
 import { appSearchPaths } from '../app/search-paths.js';
 import type { Settings } from '../settings/settings.js';
@@ -165,7 +165,7 @@ export class Arbiter implements ArbiterApi {
       }
       if (isGtsError(err)) {
         // The stack of failing user code (a plugin, a preloaded app) follows, as Gunicorn logs its traceback.
-        await this.halt(`${describeError(err)} [${err.code}]\n${userCodeTrace(err)}`.trimEnd(), err.exitCode, false);
+        await this.halt(describeWithTrace(err, true), err.exitCode, false);
         err.shownOnStderr = this.log instanceof GLogger && this.settings.get('errorlog') === '-';
         throw err;
       }

@@ -5,7 +5,7 @@
  */
 import { runArbiter } from '../arbiter/index.js';
 import { loadConfig, type Invocation } from '../config/load-config.js';
-import { userCodeTrace, GtsError, gtsError } from '../errors.js';
+import { describeWithTrace, GtsError, gtsError } from '../errors.js';
 import { checkConfig } from './check-config.js';
 import { printConfig } from './print-config.js';
 import { PluginResolver } from '../plugins/resolver.js';
@@ -49,7 +49,7 @@ async function applyWorkerClassDefaults(settings: Settings): Promise<void> {
 export function reportFatal(err: unknown): number {
   if (err instanceof CommandLineExit) return err.exitCode;
   if (err instanceof GtsError) {
-    if (!err.shownOnStderr) process.stderr.write(`gunicorn-ts: error: ${err.message} [${err.code}]\n${userCodeTrace(err)}`);
+    if (!err.shownOnStderr) process.stderr.write(`gunicorn-ts: error: ${describeWithTrace(err, true)}\n`);
     return err.exitCode;
   }
   process.stderr.write(`gunicorn-ts: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

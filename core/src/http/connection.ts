@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { AccessLogInfo } from './access-log.js';
 import { ChunkedDecoder } from './chunked-decoder.js';
 import { CR, LF } from './char-tables.js';
-import { buildErrorResponse, errorResponseBody } from './error-response.js';
+import { buildErrorResponse, endWithErrorBody } from './error-response.js';
 import { HttpErrorCode, HttpProtocolError } from './errors.js';
 import { RequestHeadParser } from './head-parser.js';
 import { kNeedDrain, type RequestInternals, type ResponseInternals } from './node-internals.js';
@@ -593,12 +593,7 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     if (this.queue[0] === ex) res.assignSocket(this.socket as Socket);
     process.nextTick(emitResponseClose, appRes);
     try {
-      const body = errorResponseBody(status, detail);
-      res.writeHead(status, {
-        'Content-Type': 'text/plain; charset=utf-8',
-        'Content-Length': Buffer.byteLength(body),
-      });
-      res.end(body);
+      endWithErrorBody(res, status, detail);
     } catch (err) {
       this.reportAppError(err, ex.req);
       this.destroy();

@@ -1,4 +1,4 @@
-import { STATUS_CODES } from 'node:http';
+import { STATUS_CODES, type OutgoingHttpHeaders, type ServerResponse } from 'node:http';
 import { httpDate } from './http-date.js';
 
 /**
@@ -28,4 +28,11 @@ export function buildErrorResponse(status: number, detail: string, serverHeader:
 export function errorResponseBody(status: number, detail: string): string {
   const reason = STATUS_CODES[status] ?? 'Error';
   return detail === reason ? `${status} ${reason}\n` : `${status} ${reason}\n${detail}\n`;
+}
+
+/** Such an answer written through a response object: errorResponseBody, framed by its length. */
+export function endWithErrorBody(res: ServerResponse, status: number, detail: string, headers: OutgoingHttpHeaders = {}): void {
+  const body = errorResponseBody(status, detail);
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(body), ...headers });
+  res.end(body);
 }

@@ -9,7 +9,7 @@
  */
 import { createContainer, construct, TOKENS } from '../container.js';
 import { loadWorkerSettings } from '../config/load-config.js';
-import { userCodeTrace, describeError, isGtsError } from '../errors.js';
+import { describeWithTrace, isGtsError } from '../errors.js';
 import { createWorkerHooks, guardSyncHooks } from '../hooks/hooks.js';
 import { createLogger } from '../logging/create-logger.js';
 import type { Logger } from '../logging/logger.js';
@@ -114,7 +114,7 @@ function main(): void {
       } catch (err) {
         clearInterval(bootBeat);
         if (worker?.booted === true) throw err;
-        process.stderr.write(`gunicorn-ts: error: ${describeError(err)}${isGtsError(err) ? ` [${err.code}]` : ''}\n${userCodeTrace(err)}`);
+        process.stderr.write(`gunicorn-ts: error: ${describeWithTrace(err, true)}\n`);
         if (!isGtsError(err) && err instanceof Error && err.stack !== undefined) process.stderr.write(`${err.stack}\n`);
         process.exit(exitStatusFor(err));
       }

@@ -227,6 +227,18 @@ describeEachTarget('responses', (targets) => {
       });
     });
 
+    test('a listener that writes its head and part of its body, then throws in the same turn, gets a 500: none of it had left the server; a pipelined response before it stands', async () => {
+      const r = await expectResponses(target, request('GET', '/throw-sync-after-write'), [500]);
+      assert.equal(header(r.responses[0]!, 'connection'), 'close');
+      assert.ok(r.closed);
+      assert.equal(r.rest.length, 0, 'nothing of the broken response went out');
+      await target.waitForAppError(/synchronous throw after write/);
+      if (target.protocol.keepAlive) {
+        const piped = await expectPipelined(target, request('GET', '/hello') + request('GET', '/throw-sync-after-write'), [200, 500]);
+        assert.equal(piped.responses[0]!.body.toString(), 'hello');
+      }
+    });
+
     test('RFC 9112 §9.6: a request pipelined after one whose listener threw (answered 500, Connection: close) never reaches the app', async () => {
       const before = await appInvocations(target);
       await expectResponses(target, request('GET', '/throw-sync') + request('POST', '/echo', ['Content-Length: 0']), [500]);

@@ -7,7 +7,7 @@ import { CR, LF } from './char-tables.js';
 import { buildErrorResponse, endWithErrorBody } from './error-response.js';
 import { HttpErrorCode, HttpProtocolError } from './errors.js';
 import { RequestHeadParser } from './head-parser.js';
-import { kNeedDrain, type RequestInternals, type ResponseInternals } from './node-internals.js';
+import { kNeedDrain, takeBackWritesSince, writeMark, type RequestInternals, type ResponseInternals, type WriteMark } from './node-internals.js';
 import {
   resolveLimits,
   type EffectiveLimits,
@@ -414,6 +414,7 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
   }
 
   private invokeApp(ex: Exchange): void {
+    const before = writeMark(this.socket);
     try {
       this.callbacks.onRequest?.(ex.req, ex.res);
       const result = this.listener(ex.req, ex.res);
@@ -421,7 +422,7 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
         (result as PromiseLike<unknown>).then(undefined, (err: unknown) => this.onAppFailure(ex, err));
       }
     } catch (err) {
-      this.onAppFailure(ex, err);
+      this.onAppFailure(ex, err, before);
     }
   }
 
@@ -552,17 +553,24 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     else this.onAppFailure(ex, err);
   }
 
-  private onAppFailure(ex: Exchange, err: unknown): void {
+  /** `before`: where the socket's writes stood when a listener that threw synchronously was called. */
+  private onAppFailure(ex: Exchange, err: unknown, before?: WriteMark): void {
     this.reportAppError(err, ex.req);
     if (this.closed) return;
     const res = ex.res as HttpResponse & ResponseInternals;
     if (res.finished) return; // the app had completed its response: nothing to repair
     // A 500 can still replace the app's response while none of its bytes reached the client:
-    // writeHead() alone only composes the head (Node's headersSent is true already), and a
+    // writeHead() alone only composes the head (Node's headersSent is true already); a
     // response queued behind an earlier pipelined one holds what it wrote in its own buffer
-    // (the responses before it still go out first, RFC 9112 §9.3.2). Gunicorn, too, answers
-    // 500 when start_response was called but nothing was sent.
-    if (!res._headerSent || this.queue[0] !== ex) {
+    // (the responses before it still go out first, RFC 9112 §9.3.2); and what a listener wrote
+    // before throwing in the same turn is still held by the socket, which its first write
+    // corked until the next tick. Gunicorn, too, answers 500 when start_response was called
+    // but nothing was sent.
+    const unsent =
+      !res._headerSent ||
+      this.queue[0] !== ex ||
+      (before !== undefined && takeBackWritesSince(this.socket, before, new Error('the response was replaced by a 500: its listener threw')));
+    if (unsent) {
       this.respondInstead(ex, 500, 'Internal Server Error');
       return;
     }

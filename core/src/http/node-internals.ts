@@ -67,3 +67,46 @@ export function tlsVerifyError(socket: TLSSocket): (Error & { code?: string }) |
   if (typeof handle?.verifyError !== 'function') throw new Error("gunicorn-ts: Node's tls internals changed (no _handle.verifyError)");
   return handle.verifyError();
 }
+
+/** One write a stream holds in its own buffer (lib/internal/streams/writable.js). */
+interface HeldWrite {
+  chunk: { length: number };
+  callback: (err?: Error | null) => void;
+}
+
+/** The private parts of a net.Socket's Writable side that tell what is held and what went out. */
+interface SocketWriteInternals {
+  _bytesDispatched?: number;
+  _writableState?: { buffered?: HeldWrite[]; bufferedIndex?: number; length: number; pendingcb: number; objectMode?: boolean };
+}
+
+/** How far a socket's writes had gone at one moment: bytes handed to the kernel, writes held. */
+export interface WriteMark {
+  readonly dispatched: number;
+  readonly held: number;
+}
+
+export function writeMark(socket: object): WriteMark | undefined {
+  const { _bytesDispatched: dispatched, _writableState: state } = socket as SocketWriteInternals;
+  if (typeof dispatched !== 'number' || !Array.isArray(state?.buffered) || typeof state.bufferedIndex !== 'number') return undefined;
+  return { dispatched, held: state.buffered.length - state.bufferedIndex };
+}
+
+/**
+ * Takes back every write made to `socket` since `mark`, provided none of them left the stream's
+ * own buffer (the socket was corked, as a response's first write in a turn corks it until the
+ * next tick). Their callbacks get `reason`, as on a destroyed socket. False, and nothing taken
+ * back, when some byte since the mark was handed to the kernel.
+ */
+export function takeBackWritesSince(socket: object, mark: WriteMark, reason: Error): boolean {
+  const now = writeMark(socket);
+  if (now === undefined || now.dispatched !== mark.dispatched || now.held < mark.held) return false;
+  const state = (socket as SocketWriteInternals)._writableState!;
+  const taken = state.buffered!.splice(state.bufferedIndex! + mark.held);
+  for (const { chunk, callback } of taken) {
+    state.length -= state.objectMode === true ? 1 : chunk.length;
+    state.pendingcb--;
+    process.nextTick(callback, reason);
+  }
+  return true;
+}

@@ -64,6 +64,13 @@ export function createTestApp(counter: InvocationCounter): TestApp {
       counter.increment();
       throw new Error('test app: synchronous throw from the listener');
     }
+    if (req.url === '/throw-sync-after-write') {
+      // Written in the listener's own turn, so still held by the socket when it throws.
+      counter.increment();
+      res.writeHead(200, { 'Content-Length': '100' });
+      res.write('partial');
+      throw new Error('test app: synchronous throw after write');
+    }
     return handle(counter, req, res);
   };
 }

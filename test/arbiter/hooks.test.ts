@@ -180,6 +180,13 @@ describe('the default pre_request', () => {
       await sleep(300);
       assert.doesNotMatch(replaced.output(), /GET \/replaced/);
       await stopServer(replaced);
+
+      // The logger decides: logconfig's level wins over loglevel, for this line too.
+      const logConfig = writeFile(dir, 'debug.json', '{"level": "debug"}');
+      const viaLogConfig = await startServer(['--log-config', logConfig, '-k', workerClass, '--threads', '2', '--log-level', 'error', '-w', '1', '-b', `127.0.0.1:${port}`, pidApp(dir)]);
+      assert.equal((await httpGet({ port, path: '/logconfig/line' })).status, 200);
+      await viaLogConfig.waitForLine(/\[DEBUG\] GET \/logconfig\/line\n/, 5000);
+      await stopServer(viaLogConfig);
     });
   }
 });

@@ -66,8 +66,10 @@ export function tapWorkerConfigHooks(hooks: WorkerHooks, settings: Settings): vo
 /**
  * Gunicorn's default pre_request logs "METHOD PATH" at debug level, and a config pre_request
  * replaces it. Null when it would log nothing, so workers pay nothing per request at info.
+ * The logger decides when it can tell (logconfig's level wins over loglevel).
  */
 export function defaultPreRequest(settings: Settings, log: Logger): ((req: IncomingMessage) => void) | null {
-  if (settings.get('pre_request') !== null || settings.get('loglevel') !== 'debug') return null;
+  if (settings.get('pre_request') !== null) return null;
+  if (!(log.isEnabledFor?.('debug') ?? settings.get('loglevel') === 'debug')) return null;
   return (req) => log.debug('%s %s', req.method, (req.url ?? '').split('?', 1)[0]);
 }

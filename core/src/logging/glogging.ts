@@ -203,6 +203,10 @@ export class GLogger implements Logger {
     return options as LogConfigOptions;
   }
 
+  isEnabledFor(level: LogLevel): boolean {
+    return this.pino?.isLevelEnabled(level) ?? true;
+  }
+
   /** pino hands us its JSON line; we print it in Gunicorn's shape. */
   protected toLine(json: string): string {
     const record = JSON.parse(json) as { level: number; time: number; pid: number; msg?: string };

@@ -17,6 +17,11 @@ export interface Logger {
   debug(msg: string, ...args: unknown[]): void;
   /** An error with its stack, at error level (Gunicorn's log.exception). */
   exception(err: unknown, msg?: string, ...args: unknown[]): void;
+  /**
+   * Whether a message at `level` would be written (Python logging's isEnabledFor). Optional:
+   * without it, the `loglevel` setting is taken to decide.
+   */
+  isEnabledFor?(level: LogLevel): boolean;
   /** One access log line for a finished request; a no-op when no access log is configured. */
   access(info: AccessLogInfo): void;
   /** Reopen log files (USR1), so logrotate can move them away. */

@@ -84,6 +84,19 @@ describeEachTarget('responses', (targets) => {
       if (target.protocol.keepAlive) assert.equal(r.responses[1]!.body.toString(), 'hello');
     });
 
+    test('RFC 9112 §6.3: Transfer-Encoding wins over a Content-Length the app also set, for an HTTP/1.0 client too (the whole body, delimited by the close)', async () => {
+      await withClient(target, async (client) => {
+        client.write('GET /both-lengths-streamed HTTP/1.0\r\nHost: x\r\n\r\n');
+        assert.ok(await client.waitForClose());
+        const whole = client.pending.toString('latin1');
+        assert.match(whole, /^HTTP\/1\.1 200 /);
+        assert.doesNotMatch(whole, /content-length|transfer-encoding/i);
+        assert.ok(whole.endsWith('\r\n\r\nabcdef'), `the whole body: ${JSON.stringify(whole)}`);
+      });
+      const chunked = await exchange(target.port, request('GET', '/both-lengths-streamed', [close]));
+      assert.equal(chunked.responses[0]?.body.toString(), 'abcdef');
+    });
+
     test('RFC 9112 §6.3: a body shorter than its Content-Length makes the server close the connection', async () => {
       const client = await WireClient.connect(target.port);
       try {
@@ -289,6 +302,27 @@ describeEachTarget('responses', (targets) => {
       const again = await exchange(target.port, request('GET', '/hello', ['Connection: close']));
       assert.equal(again.responses[0]?.status, 200);
       assert.equal(target.servingPid(), pid, 'the same worker serves: the error did not end it');
+    });
+
+    test('RFC 9110 §15.2.2/§7.8: a 101 from the app is not sent, as the server does not switch protocols; the app gets a 500', async () => {
+      const r = await exchange(target.port, request('GET', '/status-101', ['Connection: Upgrade, close', 'Upgrade: foo']));
+      assert.equal(r.responses[0]?.status, 500);
+      await target.waitForAppError(/101 \(Switching Protocols\) cannot be sent/);
+    });
+
+    test("RFC 9110 §7.6.1: when the server closes, the app's own connection options stay with the close", async () => {
+      const r = await exchange(target.port, request('GET', '/connection-option', [close]));
+      assert.equal(r.responses[0]?.status, 200);
+      assert.equal(header(r.responses[0]!, 'connection'), 'X-Hop, close');
+    });
+
+    test('a fetch handler whose body stream yields something other than bytes gets a 500, also when it is not the first chunk (none of the body had gone out)', async () => {
+      for (const path of ['/fetch/bad-second-chunk', '/fetch/string-chunk']) {
+        const r = await exchange(target.port, request('GET', path, [close]));
+        assert.equal(r.responses[0]?.status, 500, path);
+        assert.equal(r.rest.length, 0, `nothing of the broken response went out (${path})`);
+        await target.waitForAppError(/Response body stream gave a chunk that is not a Uint8Array \((ArrayBuffer|string)\)/);
+      }
     });
 
     test('RFC 9110 §15: a status code above 599 is not sent; the app gets a 500', async () => {

@@ -109,6 +109,7 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
   try {
     const first = await reader.read();
     if (!first.done && !gone) {
+      const firstChunk = bodyChunk(first.value);
       let next = pendingRead(reader);
       // A body given whole (new Response('text'), Response.json, a Blob) is one chunk with
       // nothing after it: then its length is known and it goes out with Content-Length, as a
@@ -116,10 +117,10 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
       // A stream's next chunk is not waited for longer than one turn of the loop.
       const after = await Promise.race([next, oneLoopTurn()]);
       if (after !== LOOP_TURN && after.done) {
-        if (!gone && !res.destroyed) endWhole(res, first.value);
+        if (!gone && !res.destroyed) endWhole(res, firstChunk);
         return;
       }
-      if (!res.write(first.value)) await waitForDrain(res);
+      if (!res.write(firstChunk)) await waitForDrain(res);
       for (;;) {
         if (res.destroyed) {
           onClose();
@@ -127,15 +128,30 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
         }
         const { done, value } = await next;
         if (done || gone) break;
+        const chunk = bodyChunk(value);
         next = pendingRead(reader);
-        if (!res.write(value)) await waitForDrain(res);
+        if (!res.write(chunk)) await waitForDrain(res);
       }
     }
     if (!gone && !res.destroyed) res.end();
+  } catch (err) {
+    // The body's source is released whatever went wrong with it.
+    reader.cancel(err).catch(() => undefined);
+    throw err;
   } finally {
     res.off('close', onClose);
     reader.releaseLock();
   }
+}
+
+/**
+ * A body stream yields bytes (the Fetch standard; undici's own readers refuse anything else),
+ * so a string, an ArrayBuffer or a number is the handler's error, whichever chunk it is.
+ */
+function bodyChunk(value: unknown): Uint8Array {
+  if (value instanceof Uint8Array) return value;
+  const what = value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'an object') : typeof value;
+  throw new TypeError(`The fetch handler's Response body stream gave a chunk that is not a Uint8Array (${what})`);
 }
 
 /**

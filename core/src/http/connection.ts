@@ -94,6 +94,8 @@ class Exchange implements RequestBodySource {
   drained = 0;
   startTime = 0;
   startHr = 0n;
+  /** Where the socket's writes stood when the app was called (see onAppFailure). */
+  writesBefore: WriteMark | undefined = undefined;
 
   constructor(
     private readonly connection: HttpConnection,
@@ -414,7 +416,7 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
   }
 
   private invokeApp(ex: Exchange): void {
-    const before = writeMark(this.socket);
+    ex.writesBefore = writeMark(this.socket);
     try {
       this.callbacks.onRequest?.(ex.req, ex.res);
       const result = this.listener(ex.req, ex.res);
@@ -422,7 +424,7 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
         (result as PromiseLike<unknown>).then(undefined, (err: unknown) => this.onAppFailure(ex, err));
       }
     } catch (err) {
-      this.onAppFailure(ex, err, before);
+      this.onAppFailure(ex, err);
     }
   }
 
@@ -553,8 +555,7 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     else this.onAppFailure(ex, err);
   }
 
-  /** `before`: where the socket's writes stood when a listener that threw synchronously was called. */
-  private onAppFailure(ex: Exchange, err: unknown, before?: WriteMark): void {
+  private onAppFailure(ex: Exchange, err: unknown): void {
     this.reportAppError(err, ex.req);
     if (this.closed) return;
     const res = ex.res as HttpResponse & ResponseInternals;
@@ -562,14 +563,14 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     // A 500 can still replace the app's response while none of its bytes reached the client:
     // writeHead() alone only composes the head (Node's headersSent is true already); a
     // response queued behind an earlier pipelined one holds what it wrote in its own buffer
-    // (the responses before it still go out first, RFC 9112 §9.3.2); and what a listener wrote
-    // before throwing in the same turn is still held by the socket, which its first write
-    // corked until the next tick. Gunicorn, too, answers 500 when start_response was called
-    // but nothing was sent.
+    // (the responses before it still go out first, RFC 9112 §9.3.2); and what an app wrote
+    // before failing in the same turn (a listener's throw, a fetch body's bad chunk) is still
+    // held by the socket, which its first write corked until the next tick. Gunicorn, too,
+    // answers 500 when start_response was called but nothing was sent.
     const unsent =
       !res._headerSent ||
       this.queue[0] !== ex ||
-      (before !== undefined && takeBackWritesSince(this.socket, before, new Error('the response was replaced by a 500: its listener threw')));
+      (ex.writesBefore !== undefined && takeBackWritesSince(this.socket, ex.writesBefore, new Error('the response was replaced by a 500: its app failed')));
     if (unsent) {
       this.respondInstead(ex, 500, 'Internal Server Error');
       return;

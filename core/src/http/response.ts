@@ -210,6 +210,11 @@ function storeHeaderStrict(this: Internal, firstLine: string, headers: unknown):
   if (this.statusCode > 599) {
     throw new HttpResponseError(HttpErrorCode.INVALID_RESPONSE_STATUS, `Invalid response status code ${this.statusCode} (RFC 9110 §15: 100 to 599)`);
   }
+  // The server goes on speaking HTTP/1.1 on this connection, so it cannot switch protocols
+  // (RFC 9110 §15.2.2). A WebSocket library takes the socket itself (ws: handleUpgrade).
+  if (this.statusCode === 101) {
+    throw new HttpResponseError(HttpErrorCode.INVALID_RESPONSE_STATUS, 'A 101 (Switching Protocols) cannot be sent through res: the server does not switch protocols; take over req.socket instead');
+  }
   const state = this[kResponseState];
   scan.header = firstLine;
   scan.contentLength = undefined;
@@ -251,9 +256,10 @@ function storeHeaderStrict(this: Internal, firstLine: string, headers: unknown):
   } else if (status === 304) {
     hasBody = false;
   }
-  if (http10) transferEncoding = undefined;
-  // Never both: Transfer-Encoding decides the framing (RFC 9112 §6.3).
+  // Never both: Transfer-Encoding decides the framing (RFC 9112 §6.3), also for an HTTP/1.0
+  // client, which gets no Transfer-Encoding and so the body delimited by the close.
   if (transferEncoding !== undefined) contentLength = undefined;
+  if (http10) transferEncoding = undefined;
   this._hasBody = hasBody;
 
   let closeDelimited = false;
@@ -288,7 +294,7 @@ function storeHeaderStrict(this: Internal, firstLine: string, headers: unknown):
 
   if (!scan.sawDate) appendLine('Date', httpDate());
   if (!scan.sawServer) appendLine('Server', state.owner.serverHeader);
-  if (close) appendLine('Connection', 'close');
+  if (close) appendLine('Connection', closeWithOptions(scan.connection));
   else if (scan.connection !== undefined) appendLine('Connection', scan.connection);
   else if (!this._removedConnection) appendLine('Connection', 'keep-alive');
   if (contentLength !== undefined) appendLine('Content-Length', contentLength);
@@ -298,6 +304,17 @@ function storeHeaderStrict(this: Internal, firstLine: string, headers: unknown):
   this._headerSent = false;
   scan.header = '';
   scan.recorded = null;
+}
+
+/**
+ * `close`, after the app's own connection options (RFC 9110 §7.6.1: a field it named there,
+ * such as Upgrade's `upgrade`, must stay hop-by-hop), less the persistence ones it replaces.
+ */
+function closeWithOptions(connection: string | undefined): string {
+  if (connection === undefined || equalsLower(connection, 'close') || equalsLower(connection, 'keep-alive')) return 'close';
+  const kept = splitList(connection).filter((o) => !equalsLower(o, 'close') && !equalsLower(o, 'keep-alive'));
+  kept.push('close');
+  return kept.join(', ');
 }
 
 function hasCloseOption(connection: string): boolean {

@@ -3,6 +3,7 @@
  * target (in-process connection, or the real CLI with any worker class) can serve it.
  */
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { adaptFetchHandler } from '@gunicorn-ts/core';
 
 /** How many times the app was invoked: GET /count reads it (itself included). */
 export interface InvocationCounter {
@@ -217,6 +218,26 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
       res.setHeader('Transfer-Encoding', 'chunked');
       res.end('hello');
       return;
+    case '/both-lengths-streamed':
+      // The Content-Length is shorter than the body: only Transfer-Encoding tells the truth.
+      res.setHeader('Content-Length', '3');
+      res.setHeader('Transfer-Encoding', 'chunked');
+      res.write('abc');
+      res.end('def');
+      return;
+    case '/status-101':
+      res.writeHead(101, { Upgrade: 'foo', Connection: 'Upgrade' });
+      res.end();
+      return;
+    case '/connection-option':
+      res.setHeader('Connection', 'X-Hop');
+      res.setHeader('X-Hop', '1');
+      res.end('hop');
+      return;
+    case '/fetch/bad-second-chunk':
+    case '/fetch/string-chunk':
+      await fetchRoutes(req, res);
+      return;
     case '/server-header':
       res.setHeader('Server', 'custom-server');
       res.end('ok');
@@ -316,3 +337,18 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
 
 /** The in-process target's app. */
 export const testApp = createTestApp(memoryCounter());
+
+/** Fetch-handler bodies that break the Fetch standard's contract (a stream yields bytes). */
+const fetchRoutes = adaptFetchHandler((request) => {
+  const bytes = new TextEncoder().encode('ab');
+  const second: unknown = new URL(request.url).pathname === '/fetch/string-chunk' ? 'cd' : new ArrayBuffer(2);
+  return new Response(
+    new ReadableStream({
+      start(controller) {
+        controller.enqueue(bytes);
+        controller.enqueue(second as Uint8Array);
+        controller.close();
+      },
+    }),
+  );
+});

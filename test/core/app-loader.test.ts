@@ -18,7 +18,8 @@ const load = (spec: string) => loadApp(spec, { cwd: dir, searchPaths: [dir] });
 /** Serve a loaded app with node:http for one request and return status and body. */
 async function call(app: LoadedApp, method = 'GET', body?: string): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    Promise.resolve(app.listener(req, res)).catch((err: unknown) => {
+    // As the HTTP front does, a listener's throw and its rejection are both a 500.
+    Promise.resolve().then(() => app.listener(req, res)).catch((err: unknown) => {
       res.statusCode = 500;
       res.end(String(err));
     });
@@ -57,6 +58,9 @@ before(() => {
   } };`);
   write('fetch0.mjs', 'export const app = () => new Response("healthy");');
   write('fetch0async.mjs', 'export const app = async () => new Response("healthy async", { status: 203 });');
+  write('body0.mjs', 'export const app = () => "just text";');
+  write('body0async.mjs', 'export const app = async () => ({ ok: true });');
+  write('emit0.mjs', 'const inner = (req, res) => setTimeout(() => res.end("later"), 5); export const app = (...args) => { inner(...args); return true; };');
   write('restlistener.mjs', 'const inner = (req, res) => res.end("rest:" + req.url); export const app = (...args) => inner(...args);');
   // CommonJS that Node's static export detection does not see through, and TypeScript's
   // compiled `export default app`: require() sees the app, so the loader does too.
@@ -106,6 +110,15 @@ describe('app loading', () => {
       assert.equal(res.body, body);
     });
   }
+
+  test('a function with no parameters that returns a body instead of a Response fails as an app error rather than leaving the request unanswered; what a listener returns passes', async () => {
+    for (const spec of ['body0.mjs:app', 'body0async.mjs:app']) {
+      const res = await call(await load(spec));
+      assert.equal(res.status, 500, spec);
+      assert.match(res.body, /TypeError: the app declares no parameters and returned (a string|an object), not a Response/);
+    }
+    assert.equal((await call(await load('emit0.mjs:app'))).body, 'later', "a listener may return emit()'s boolean and answer later");
+  });
 
   test('a fetch handler sets status and headers and reads the request body', async () => {
     const fn = await call(await load('fetchfn.mjs:app'));

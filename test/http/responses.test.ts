@@ -259,6 +259,14 @@ describeEachTarget('responses', (targets) => {
       assert.equal(after - before, 2, 'only /throw-sync and the /count probe reached the app, not the POST after the 500');
     });
 
+    test("RFC 9112 §9.6: a request pipelined after a response whose app said Connection: close never reaches the app", async () => {
+      const before = await appInvocations(target);
+      const r = await expectResponses(target, request('GET', '/app-close') + request('POST', '/echo', ['Content-Length: 0']), [200]);
+      assert.equal(header(r.responses[0]!, 'connection'), 'close');
+      const after = await appInvocations(target);
+      assert.equal(after - before, 2, 'only /app-close and the /count probe reached the app, not the POST after it');
+    });
+
     test('an app whose promise rejects before responding gets a 500', async () => {
       await expectResponses(target, request('GET', '/reject'), [500]);
       await target.waitForAppError(/Error: test app: asynchronous failure\n\s+at /);

@@ -232,10 +232,26 @@ function refuse(res: ServerResponse, code: HttpErrorCode): void {
 export function adaptArgumentlessFunction(fn: (...args: unknown[]) => unknown): NodeRequestListener {
   return (req, res) => {
     const result = fn(req, res);
-    if (result instanceof Response) return writeWebResponse(result, res, req.method);
-    if (result instanceof Promise) {
-      return result.then((value: unknown) => (value instanceof Response ? writeWebResponse(value, res, req.method) : value));
-    }
-    return result;
+    if (result instanceof Promise) return result.then((value: unknown) => answerWith(value, req, res));
+    return answerWith(result, req, res);
   };
+}
+
+function answerWith(value: unknown, req: IncomingMessage, res: ServerResponse): unknown {
+  if (value instanceof Response) return writeWebResponse(value, res, req.method);
+  // A body instead of a Response (`() => 'ok'`, `async () => ({ ok: true })`) while res is
+  // untouched: nobody would ever answer, so it is the app's error rather than a hang. What a
+  // listener may return (nothing, emit()'s boolean, res, a timer) passes.
+  if (!res.headersSent && !res.writableEnded && looksLikeABody(value)) {
+    const what = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
+    throw new TypeError(`the app declares no parameters and returned ${what}, not a Response: a fetch handler returns a Response, a request listener answers through res`);
+  }
+  return value;
+}
+
+function looksLikeABody(value: unknown): boolean {
+  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return true;
+  if (value === null || typeof value !== 'object') return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return Array.isArray(value) || proto === Object.prototype || proto === null;
 }

@@ -537,6 +537,15 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
     return false;
   }
 
+  /**
+   * RFC 9112 §9.6: a request pipelined after a response that says `Connection: close` (the
+   * app's own, say) is not read, so it never reaches the app, where it would run unanswered.
+   * One already handed to the app (this response was composed after it was read) still runs.
+   */
+  closesAfter(_res: HttpResponse): void {
+    this.noMoreRequests = true;
+  }
+
   reportResponseError(res: HttpResponse, err: Error): void {
     this.reportAppError(err, res.req);
   }

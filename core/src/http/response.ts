@@ -22,6 +22,8 @@ export interface ResponseOwner {
   readonly recordResponseHeaders: boolean;
   /** Connection-level reasons to close after this response (shutdown, unread body, ...). */
   mustCloseAfter(res: HttpResponse): boolean;
+  /** This response closes the connection: no request after the ones already read may reach the app. */
+  closesAfter(res: HttpResponse): void;
   /** The app broke framing (length mismatch): reported, and the connection will close. */
   reportResponseError(res: HttpResponse, err: Error): void;
   /**
@@ -291,6 +293,7 @@ function storeHeaderStrict(this: Internal, firstLine: string, headers: unknown):
     (scan.connection !== undefined && hasCloseOption(scan.connection)) ||
     state.owner.mustCloseAfter(this);
   this._last = close;
+  if (close) state.owner.closesAfter(this);
 
   if (!scan.sawDate) appendLine('Date', httpDate());
   if (!scan.sawServer) appendLine('Server', state.owner.serverHeader);

@@ -164,6 +164,26 @@ export async function on_exit() { await wait(300); appendFileSync('exit.log', 'f
   });
 });
 
+describe('worker_int', () => {
+  for (const workerClass of ['sync', 'evented', 'gthread']) {
+    it(`runs once for a worker that gets INT and then QUIT, as from a terminal's Ctrl-C and its master (${workerClass})`, async () => {
+      const dir = tempDir();
+      const out = `${dir}/int.log`;
+      const config = writeFile(dir, 'int.conf.mjs', `import { appendFileSync } from 'node:fs';\nexport const worker_int = (worker) => appendFileSync(${JSON.stringify(out)}, 'worker_int ' + worker.pid + '\\n');\n`);
+      const port = await freePort();
+      const server = await startServer(['-c', config, '-k', workerClass, '--threads', '2', '-w', '1', '-b', `127.0.0.1:${port}`, pidApp(dir)], { workers: 1 });
+      const [worker] = childPids(server.pid);
+      // A served request: the worker's signal handlers are in place.
+      assert.equal((await httpGet({ port, path: '/ready' })).status, 200);
+      process.kill(worker!, 'SIGINT');
+      process.kill(worker!, 'SIGQUIT');
+      await waitFor('the worker is gone', () => !isAlive(worker!), 5000);
+      assert.deepEqual(readFileSync(out, 'utf8').trim().split('\n'), [`worker_int ${worker}`]);
+      await stopServer(server);
+    });
+  }
+});
+
 describe('the default pre_request', () => {
   for (const workerClass of ['sync', 'gthread']) {
     it(`logs "METHOD PATH" at debug level, and a config pre_request replaces it (${workerClass})`, async () => {

@@ -34,6 +34,7 @@ describe('USR2 binary upgrade', () => {
     await sleep(800); // both generations serve
     server.signal('SIGTERM');
     assert.equal(await server.waitExit(10_000), 0);
+    assert.match(server.output(), /Shutting down: Old Master\n/, 'named as Gunicorn 19.2.1 names a master that started its successor');
     for (const pid of oldWorkers) assert.equal(isAlive(pid), false);
     await sleep(500);
     upgraded();

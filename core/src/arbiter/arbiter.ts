@@ -351,7 +351,8 @@ export class Arbiter implements ArbiterApi {
       this.numWorkers = 0;
       this.killWorkers('SIGTERM');
     } else {
-      this.log.info('SIGWINCH ignored. Not daemonized');
+      // Debug, as in Gunicorn: a terminal sends WINCH at every resize.
+      this.log.debug('SIGWINCH ignored. Not daemonized');
     }
   }
 
@@ -704,6 +705,8 @@ export class Arbiter implements ArbiterApi {
     });
     this.reexecChild = child;
     this.reexecExited = false;
+    // As Gunicorn 19.2.1 names a master once it has started its successor.
+    this.masterName = 'Old Master';
     child.on('error', (err) => this.log.error('Could not start the new master: %s', err.message));
     child.on('exit', () => {
       this.reexecExited = true;
@@ -715,6 +718,7 @@ export class Arbiter implements ArbiterApi {
     if (this.reexecChild === undefined || !this.reexecExited) return;
     this.log.info('New master (pid:%s) exited; restoring the pid file', this.reexecChild.pid);
     this.reexecChild = undefined;
+    this.masterName = 'Master';
     const configured = this.settings.get('pidfile');
     if (this.pidfile !== undefined && configured !== null) this.pidfile.rename(configured);
   }

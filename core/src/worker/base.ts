@@ -479,8 +479,15 @@ export abstract class Worker implements WorkerApi {
     return this.settings.get('graceful_timeout') * 1000;
   }
 
-  /** QUIT/INT: worker_int, then gone; in-flight requests are cut. */
+  private quitting = false;
+
+  /**
+   * QUIT/INT: worker_int, then gone; in-flight requests are cut. Once: a Ctrl-C in a terminal
+   * sends INT to the worker and the master's QUIT follows while it is still exiting.
+   */
   protected handleQuit(): void {
+    if (this.quitting) return;
+    this.quitting = true;
     this.alive = false;
     this.hooks.workerInt.call(this);
     this.closeAcceptors();

@@ -247,6 +247,18 @@ describe('gunicorn-ts command line', () => {
     }
   });
 
+  test("a bundled worker class is the running core's own, even with another copy in the project's node_modules", () => {
+    const project = join(dir, 'project-with-copy');
+    const copy = join(project, 'node_modules', '@gunicorn-ts', 'worker-sync');
+    mkdirSync(join(copy, 'dist'), { recursive: true });
+    writeFileSync(join(copy, 'package.json'), JSON.stringify({ name: '@gunicorn-ts/worker-sync', version: '0.1.0', type: 'module', main: './dist/index.js', 'gunicorn-ts': { workers: { sync: './dist/index.js#SyncWorker' } } }));
+    writeFileSync(join(copy, 'dist', 'index.js'), 'class Worker { run() {} } export class SyncWorker extends Worker {}');
+    writeFileSync(join(project, 'app.mjs'), 'export const app = (req, res) => res.end("ok");');
+    const result = spawnSync(process.execPath, [bin, '--check-config', '-k', 'sync', 'app.mjs:app'], { cwd: project, env: { PATH: process.env['PATH'] ?? '' }, encoding: 'utf8', timeout: 20_000 });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /Config OK/);
+  });
+
   test('--check-config fails on a worker class that cannot be resolved', () => {
     const r = run(['--check-config', '-k', 'nonexistent-worker', 'app.mjs:app']);
     assert.equal(r.status, 1);

@@ -41,6 +41,9 @@ export interface ResolvedPlugin {
 const CORE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CORE_MANIFEST = JSON.parse(readFileSync(resolve(CORE_DIR, 'package.json'), 'utf8')) as PackageManifest & { name: string; version: string };
 
+/** The scope of the core and the plugins bundled with it (@gunicorn-ts/). */
+const BUNDLED_SCOPE = `${CORE_MANIFEST.name.split('/')[0]}/`;
+
 export const CORE_VERSION: string = CORE_MANIFEST.version;
 export const CORE_PACKAGE_NAME: string = CORE_MANIFEST.name;
 
@@ -138,7 +141,11 @@ export class PluginResolver {
   private findPackage(name: string, tried: string[]): PackageLocation | undefined {
     // The core resolves its own entries (the default logger) from where it runs, never a copy.
     if (name === CORE_PACKAGE_NAME) return { dir: CORE_DIR, manifest: CORE_MANIFEST };
-    return findPackage(name, [...this.searchDirs, CORE_DIR], tried);
+    // The bundled plugins (`sync` is one) come from beside the running core first, as
+    // Gunicorn's `sync` is the running Gunicorn's: a copy in the project's node_modules would
+    // extend another copy of the core's Worker. Other packages are the project's first.
+    const dirs = name.startsWith(BUNDLED_SCOPE) ? [CORE_DIR, ...this.searchDirs] : [...this.searchDirs, CORE_DIR];
+    return findPackage(name, dirs, tried);
   }
 
   private entryGroup(location: PackageLocation, kind: PluginKind): Record<string, unknown> {

@@ -36,6 +36,25 @@ describe('worker health', () => {
     await server.waitExit(5000);
   });
 
+  it('a worker whose boot never finishes (a post_worker_init that never settles) gets WORKER TIMEOUT and is replaced, as Gunicorn bounds boot by timeout', async () => {
+    const dir = tempDir();
+    const config = writeFile(dir, 'hang.conf.mjs', 'export const post_worker_init = () => new Promise(() => {});\n');
+    const port = await freePort();
+    const server = startCli(['-c', config, '-w', '1', '-t', '1', '-b', `127.0.0.1:${port}`, pidApp(dir)]);
+    try {
+      const first = Number((await server.waitForLine(/Booting worker with pid: (\d+)/, 10_000))[1]);
+      const t0 = performance.now();
+      await server.waitForLine(new RegExp(`WORKER TIMEOUT \\(pid:${first}\\): not booted after \\d+ s`), 12_000);
+      const latency = performance.now() - t0;
+      assert.ok(latency >= 4000, `not before the 5 s floor: ${latency.toFixed(0)} ms`);
+      await waitFor('the hung worker is gone', () => !isAlive(first), 3000);
+      await waitFor('a replacement boots', () => childPids(server.pid).some((pid) => pid !== first), 5000);
+    } finally {
+      server.signal('SIGQUIT');
+      await server.waitExit(5000);
+    }
+  });
+
   it('timeout holds for a retiring worker too: one blocked in a request when HUP retires it gets WORKER TIMEOUT, not graceful_timeout later', async () => {
     for (const workerClass of ['sync', 'evented']) {
       const port = await freePort();

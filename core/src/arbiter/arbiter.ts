@@ -51,6 +51,12 @@ export const APP_LOAD_ERROR = 4;
 const IDLE_WAKE_MS = 1000;
 /** QUIT/INT: workers get this long to run worker_int and exit before SIGKILL. */
 const QUICK_SHUTDOWN_MS = 250;
+/**
+ * A booting worker heart-beats (loading modules yields to the loop), but its boot is bounded
+ * all the same, by `timeout` as in Gunicorn (whose worker cannot notify before it runs), never
+ * less than this: starting a Node process and loading its modules takes time a fork does not.
+ */
+const BOOT_LIMIT_FLOOR_MS = 5000;
 /** After SIGABRT for a timeout, a worker whose loop is blocked cannot exit: SIGKILL follows. */
 const ABORT_GRACE_MS = 500;
 /** A worker sent TERM is killed this long after graceful_timeout if it has not exited. */
@@ -327,6 +333,12 @@ export class Arbiter implements ArbiterApi {
     return timeoutMs > 0 ? timeoutMs + this.heartbeatMs() : 0;
   }
 
+  /** How long a worker may take to become ready (0: unbounded, as `timeout 0` disables the check). */
+  private bootLimitMs(): number {
+    const silenceMs = this.silenceLimitMs();
+    return silenceMs > 0 ? Math.max(silenceMs, BOOT_LIMIT_FLOOR_MS) : 0;
+  }
+
   /** Sleep until the next signal, or until the earliest heartbeat/abort/term deadline. */
   private nextWakeMs(): number {
     let wake = IDLE_WAKE_MS;
@@ -334,10 +346,12 @@ export class Arbiter implements ArbiterApi {
     const spawnWait = this.spawnBackoff.waitMs(now);
     if (spawnWait > 0) wake = Math.min(wake, spawnWait + 1);
     const timeoutMs = this.silenceLimitMs();
+    const bootMs = this.bootLimitMs();
     for (const worker of this.workers.values()) {
       if (worker.exited) return 0;
       if (timeoutMs > 0 && !worker.terminating) {
-        const due = worker.aborted ? worker.abortedAt + ABORT_GRACE_MS : worker.lastBeat + timeoutMs;
+        let due = worker.aborted ? worker.abortedAt + ABORT_GRACE_MS : worker.lastBeat + timeoutMs;
+        if (!worker.ready && !worker.aborted) due = Math.min(due, worker.spawnedAt + bootMs);
         wake = Math.min(wake, due - now + 1);
       }
       if (worker.terminating) wake = Math.min(wake, worker.terminatedAt + this.retiringLimitMs() - now + 1);
@@ -512,8 +526,10 @@ export class Arbiter implements ArbiterApi {
       // graceful_timeout.
       if (timeoutMs === 0) continue;
       if (!worker.aborted) {
-        if (now - worker.lastBeat <= timeoutMs) continue;
-        this.log.critical('WORKER TIMEOUT (pid:%s)', worker.pid);
+        const bootOverdue = !worker.ready && !worker.terminating && now - worker.spawnedAt > this.bootLimitMs();
+        if (now - worker.lastBeat <= timeoutMs && !bootOverdue) continue;
+        if (bootOverdue) this.log.critical('WORKER TIMEOUT (pid:%s): not booted after %s s', worker.pid, Math.round((now - worker.spawnedAt) / 1000));
+        else this.log.critical('WORKER TIMEOUT (pid:%s)', worker.pid);
         worker.aborted = true;
         worker.abortedAt = now;
         worker.kill('SIGABRT');

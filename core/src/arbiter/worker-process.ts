@@ -21,6 +21,8 @@ export class WorkerProcess implements WorkerInfo {
   exitSignal: NodeJS.Signals | null | undefined = undefined;
   /** Heard from since its last beat (ms, monotonic clock). */
   lastBeat = performance.now();
+  /** When its process was started (ms, monotonic clock): its boot is bounded from here. */
+  spawnedAt = performance.now();
   /** Booted: the app loaded and it accepts connections. */
   ready = false;
   exited = false;
@@ -73,6 +75,7 @@ export class WorkerProcess implements WorkerInfo {
     });
     this.pid = child.pid ?? 0;
     this.lastBeat = performance.now();
+    this.spawnedAt = this.lastBeat;
     child.on('message', options.onMessage);
     child.on('error', (err) => {
       // A spawn failure (no pid) is reported through 'exit'-less error; treat it as an exit.

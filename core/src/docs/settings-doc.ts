@@ -18,6 +18,11 @@ export function renderSettingsDoc(): string {
     '`GUNICORN_TS_CMD_ARGS` environment variable < command line. Every setting is reachable in the',
     'config file by its name; those with flags also from the command line.',
     '',
+    'An exported name that is not a setting stops the start (`GTS_ERR_UNKNOWN_SETTING`, exit 2),',
+    'where Gunicorn ignores names it does not know: a Python config file defines helpers and',
+    'imports at top level, an ES module exports only what it means to, so an unknown export is a',
+    'typo (`wrokers`). Names starting with `_` are ignored.',
+    '',
   ];
   let section = '';
   for (const spec of SETTINGS) {

@@ -87,6 +87,8 @@ describe('config files', () => {
     ['syntax.mjs', 'export const = ;', 'GTS_ERR_CONFIG_LOAD', /Failed to load config file/],
     ['bad.json', '{ nope', 'GTS_ERR_CONFIG_LOAD', /Failed to load config file/],
     ['badvalue.mjs', 'export const workers = "many";', 'GTS_ERR_INVALID_SETTING', /workers .*"many" is not an integer/],
+    // Gunicorn's own post_request signature: `resp` would always be undefined here.
+    ['arity.mjs', 'export function post_request(worker, req, environ, resp) {}', 'GTS_ERR_INVALID_SETTING', /post_request: the function declares 4 parameters, but it is called as post_request\(worker, req, res\)/],
     ['conf.yaml', 'workers: 2', 'GTS_ERR_CONFIG_SHAPE', /unsupported extension/],
   ];
   for (const [name, text, code, message] of failures) {

@@ -21,7 +21,9 @@ export function renderSettingsDoc(): string {
     'An exported name that is not a setting stops the start (`GTS_ERR_UNKNOWN_SETTING`, exit 2),',
     'where Gunicorn ignores names it does not know: a Python config file defines helpers and',
     'imports at top level, an ES module exports only what it means to, so an unknown export is a',
-    'typo (`wrokers`). Names starting with `_` are ignored.',
+    'typo (`wrokers`). Names starting with `_` are ignored. A hook may declare fewer parameters',
+    'than it is called with, not more (as Gunicorn checks a hook\'s arity): a parameter past the',
+    'last would always be `undefined`.',
     '',
   ];
   let section = '';

@@ -112,7 +112,7 @@ function hook<K extends SettingName>(name: K, signature: string, desc: string, n
     name,
     section: 'Server Hooks',
     flags: [],
-    validate: v.hookFunction as (raw: unknown) => SettingValues[K],
+    validate: v.hookFunction(signature) as (raw: unknown) => SettingValues[K],
     default: () => null as SettingValues[K],
     defaultDoc: signature,
     desc,

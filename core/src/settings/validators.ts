@@ -135,10 +135,22 @@ export function stringDict(raw: unknown): Record<string, string> {
 
 export type HookFunction = (...args: never[]) => unknown;
 
-export function hookFunction(raw: unknown): HookFunction | null {
-  if (raw === null || raw === undefined) return null;
-  if (typeof raw !== 'function') throw new SettingValueError(`${show(raw)} is not a function`);
-  return raw as HookFunction;
+/**
+ * A hook called with `signature`'s arguments. Like Gunicorn, which checks a hook's arity, it
+ * refuses a function that declares more parameters than it will get (a parameter past the
+ * last would always be undefined: a signature from elsewhere, such as Gunicorn's
+ * post_request(worker, req, environ, resp)); declaring fewer is fine in JavaScript.
+ */
+export function hookFunction(signature: string): (raw: unknown) => HookFunction | null {
+  const params = signature.slice(signature.indexOf('(') + 1, signature.lastIndexOf(')')).split(',').map((p) => p.trim()).filter((p) => p !== '');
+  return (raw) => {
+    if (raw === null || raw === undefined) return null;
+    if (typeof raw !== 'function') throw new SettingValueError(`${show(raw)} is not a function`);
+    if (raw.length > params.length) {
+      throw new SettingValueError(`the function declares ${raw.length} parameters, but it is called as ${signature}`);
+    }
+    return raw as HookFunction;
+  };
 }
 
 /**

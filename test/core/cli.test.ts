@@ -70,6 +70,18 @@ describe('gunicorn-ts command line', () => {
     });
   }
 
+  test('a bad value from GUNICORN_TS_CMD_ARGS or the config file says where it came from; one on the command line needs no such note', () => {
+    const fromEnv = run(['--check-config', 'app.mjs:app'], { GUNICORN_TS_CMD_ARGS: '-w abc' });
+    assert.equal(fromEnv.status, 2);
+    assert.match(fromEnv.stderr, /Invalid value for workers \(-w, --workers\): "abc" is not an integer \(in GUNICORN_TS_CMD_ARGS\)/);
+    writeFileSync(join(dir, 'bad-workers.mjs'), 'export const workers = "abc";');
+    const fromFile = run(['-c', 'bad-workers.mjs', '--check-config', 'app.mjs:app']);
+    assert.equal(fromFile.status, 2);
+    assert.match(fromFile.stderr, /"abc" is not an integer \(in config file .*bad-workers\.mjs\)/);
+    const fromCli = run(['-w', 'abc', 'app.mjs:app']);
+    assert.doesNotMatch(fromCli.stderr, /\(in /);
+  });
+
   for (const value of ['abc', '0', '-3', '2.5']) {
     test(`WEB_CONCURRENCY=${value} exits 2 naming it, instead of silently running one worker`, () => {
       const r = run(['--check-config', 'app.mjs:app'], { WEB_CONCURRENCY: value });

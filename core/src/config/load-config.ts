@@ -33,16 +33,16 @@ export async function loadConfig(invocation: Invocation): Promise<Settings> {
   const explicitConfig = (cli.values.get('config') ?? fromEnv?.values.get('config')) as string | undefined;
   const configPath = configPathFor(explicitConfig, invocation.cwd);
   if (configPath !== null) applyConfigObject(settings, await readConfigFile(configPath), configPath, 'config');
-  if (fromEnv !== undefined) applyParsed(settings, fromEnv, 'env');
+  if (fromEnv !== undefined) applyParsed(settings, fromEnv, 'env', ENV_ARGS_VARIABLE);
   applyParsed(settings, cli, 'cli');
   if (configPath !== null) settings.set('config', configPath, settings.sourceOf('config') === 'default' ? 'default' : settings.sourceOf('config'));
   checkCombinations(settings);
   return settings;
 }
 
-function applyParsed(settings: Settings, parsed: ParsedCommandLine, source: SettingSource): void {
-  for (const [name, value] of parsed.values) settings.set(name, value, source);
-  if (parsed.app !== undefined) settings.set('app', parsed.app, source);
+function applyParsed(settings: Settings, parsed: ParsedCommandLine, source: SettingSource, where: string = source): void {
+  for (const [name, value] of parsed.values) settings.set(name, value, source, where);
+  if (parsed.app !== undefined) settings.set('app', parsed.app, source, where);
 }
 
 /** Rules that involve more than one setting. */

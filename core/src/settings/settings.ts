@@ -3,7 +3,7 @@
  * from. Layers are applied lowest first (defaults < config file < GUNICORN_TS_CMD_ARGS < command
  * line), so a later `set` simply wins.
  */
-import { GtsError, gtsError } from '../errors.js';
+import { gtsError } from '../errors.js';
 import { SETTINGS, SETTINGS_BY_NAME, type SettingName, type SettingValues } from './definitions.js';
 import type { SettingSpec } from './spec.js';
 import { SettingValueError } from './validators.js';
@@ -58,7 +58,8 @@ export class Settings {
         if (spec.name === 'spew' || spec.name === 'paste' || spec.name === 'django_settings') {
           throw gtsError('GTS_ERR_UNSUPPORTED_SETTING', describeSetting(spec), err.message);
         }
-        throw gtsError('GTS_ERR_INVALID_SETTING', describeSetting(spec), err.message);
+        // A value the user did not type on this command line: say where it came from.
+        throw gtsError('GTS_ERR_INVALID_SETTING', describeSetting(spec), where === source ? err.message : `${err.message} (in ${where})`);
       }
       throw err;
     }
@@ -74,13 +75,7 @@ export class Settings {
     for (const [name, value] of Object.entries(defaults)) {
       const source = SETTINGS_BY_NAME.has(name) ? this.sourceOf(name as SettingName) : 'default';
       if (source !== 'default' && source !== 'worker_class') continue;
-      try {
-        this.set(name, value, 'worker_class', where);
-      } catch (err) {
-        // The user did not write this value: say where it came from.
-        if (err instanceof GtsError && err.code === 'GTS_ERR_INVALID_SETTING') err.message += ` (in ${where})`;
-        throw err;
-      }
+      this.set(name, value, 'worker_class', where);
     }
   }
 

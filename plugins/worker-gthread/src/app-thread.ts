@@ -59,6 +59,7 @@ export class AppThread {
   private freeAtStarted: number | undefined;
   /** terminate() was called: the exit that follows is expected. */
   private terminating = false;
+  private readonly startedThreadId: number;
 
   constructor(
     readonly index: number,
@@ -71,6 +72,7 @@ export class AppThread {
     this.shared.beat();
     const workerData: ThreadBootData = { ...boot, index, shared: this.shared.buffer };
     this.worker = new NodeWorker(THREAD_ENTRY, { workerData, name: `gthread-${index}` });
+    this.startedThreadId = this.worker.threadId;
     this.worker.on('message', (message: ThreadToMain) => this.onMessage(message));
     // An 'error' is followed by 'exit'; the reason is kept for the log line.
     let failure = '';
@@ -86,8 +88,9 @@ export class AppThread {
     });
   }
 
+  /** The thread's id, also once it has exited (Node's Worker.threadId is -1 then). */
   get threadId(): number {
-    return this.worker.threadId;
+    return this.startedThreadId;
   }
 
   /** Being terminated, or gone. */

@@ -193,6 +193,15 @@ describe('gthread worker', () => {
     assert.equal((server.output().match(/Booting worker with pid/g) ?? []).length, 1, 'the worker process was not replaced');
   });
 
+  test('a thread ended by an uncaught exception is logged with its thread id and the error, and replaced', async () => {
+    const { server, port } = await gthread([]);
+    const crashed = httpGet({ port, path: '/crash', timeoutMs: 10_000 }).then(() => 'answered', () => 'failed');
+    const line = await server.waitForLine(/App thread \d+ \(thread:(-?\d+)\) exited: Error: thread app: uncaught in a timer/, 10_000);
+    assert.ok(Number(line[1]) > 0, `the thread's id, not Node's -1 for an exited thread: ${line[0]}`);
+    assert.equal(await crashed, 'failed');
+    assert.equal((await httpGet({ port })).status, 200);
+  });
+
   test('a thread stuck when HUP retires its process is still ended at timeout, not graceful_timeout later', async () => {
     const { server, port, dir } = await gthread(['--timeout', '2']);
     const [old] = childPids(server.pid);

@@ -6,6 +6,7 @@
  *   /cpu?ms=N    N ms of synchronous work (the event loop of its thread is blocked)
  *   /slow?ms=N   answers after N ms without blocking
  *   /stuck       while (true) {}: only terminating its thread stops it
+ *   /crash       throws from a timer: an uncaught exception that ends its thread
  * /cpu, /slow and /stuck append "cpu|slow|stuck PID THREAD" to ./events.log as they start, the
  * format of test/support's events app, so tests wait with its waitForEvents/appEvents.
  */
@@ -32,6 +33,9 @@ export function app(req, res) {
   if (url.pathname === '/stuck') {
     note('stuck');
     while (true) {}
+  }
+  if (url.pathname === '/crash') {
+    return void setTimeout(() => { throw new Error('thread app: uncaught in a timer'); }, 0);
   }
   if (url.pathname === '/slow') {
     note('slow');

@@ -162,6 +162,16 @@ export async function on_exit() { await wait(300); appendFileSync('exit.log', 'f
     assert.equal(await server.waitExit(10_000), 0);
     assert.equal(readFileSync(join(dir, 'exit.log'), 'utf8'), 'flushed\n');
   });
+
+  it('an on_exit that never settles is cut at graceful_timeout, and the log says so', async () => {
+    const dir = tempDir();
+    const config = writeFile(dir, 'stuck-exit.conf.mjs', 'export const on_exit = () => new Promise(() => setInterval(() => {}, 1000));\n');
+    const port = await freePort();
+    const server = await startServer(['-c', config, '--graceful-timeout', '1', '-w', '1', '-b', `127.0.0.1:${port}`, pidApp(dir)]);
+    server.signal('SIGTERM');
+    assert.equal(await server.waitExit(10_000), 0);
+    assert.match(server.output(), /\[WARNING\] on_exit did not finish within graceful_timeout \(1 s\); exiting without it/);
+  });
 });
 
 describe('worker_int', () => {

@@ -795,7 +795,10 @@ export class Arbiter implements ArbiterApi {
     if (reason !== undefined) log('Reason: %s', reason);
     this.pidfile?.unlink(this.pid);
     // Awaited, but never longer than graceful_timeout: an exit must not hang on a hook.
-    await withinMs(this.hooks.onExit.promise(this), this.settings.get('graceful_timeout') * 1000);
+    const graceMs = this.settings.get('graceful_timeout') * 1000;
+    if (!(await settlesWithin(this.hooks.onExit.promise(this), graceMs))) {
+      this.log.warning('on_exit did not finish within graceful_timeout (%s s); exiting without it', graceMs / 1000);
+    }
     try {
       await this.hooks.shutdown.promise(this);
     } catch (err) {
@@ -808,11 +811,16 @@ export class Arbiter implements ArbiterApi {
 }
 
 /** Wait for `promise`, or `ms`, whichever is first. */
-function withinMs(promise: Promise<unknown>, ms: number): Promise<unknown> {
+/** Whether `promise` settles (either way) within `ms`. */
+function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
-  const expiry = new Promise((resolve) => {
-    timer = setTimeout(resolve, ms);
+  const expiry = new Promise<boolean>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
     timer.unref();
   });
-  return Promise.race([promise, expiry]).finally(() => clearTimeout(timer));
+  const settled = promise.then(
+    () => true,
+    () => true,
+  );
+  return Promise.race([settled, expiry]).finally(() => clearTimeout(timer));
 }

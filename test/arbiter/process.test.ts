@@ -115,6 +115,20 @@ describe('process mechanics', () => {
     await waitFor('the daemon gone', () => !existsSync(`${dir}/daemon.pid`), 5000);
   });
 
+  it('-D: a daemon whose workers never become ready does not hold the launcher forever', async () => {
+    const dir = tempDir();
+    const config = writeFile(dir, 'hang.conf.mjs', 'export const post_worker_init = () => new Promise(() => {});\n');
+    const port = await freePort();
+    const launcher = startCli(['-D', '-c', config, '-t', '1', '-b', `127.0.0.1:${port}`, '--pid', `${dir}/daemon.pid`, pidApp(dir)]);
+    assert.equal(await launcher.waitExit(20_000), 0);
+    assert.match(launcher.output(), /the daemon \(pid \d+\) runs, but no worker was ready within 10 s/);
+    const daemon = readPidFile(`${dir}/daemon.pid`);
+    assert.ok(daemon !== undefined);
+    track(daemon);
+    process.kill(daemon, 'SIGQUIT');
+    await waitFor('daemon gone', () => !isAlive(daemon), 10_000);
+  });
+
   it('--chdir and -e KEY=VALUE reach the app', async () => {
     const dir = tempDir();
     writeFile(dir, 'app.mjs', PID_APP_SOURCE);

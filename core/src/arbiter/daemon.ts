@@ -43,7 +43,24 @@ export async function launchDaemon(invocation: Invocation, settings: Settings): 
       settle(1);
     });
     child.on('exit', (code) => settle(code ?? 1));
+    // A daemon whose workers never become ready (the master keeps replacing them) must not
+    // hold its launcher forever, as a `Type=forking` service would hang at start: it is
+    // running, so the launcher leaves with 0 once a worker's boot would have been cut.
+    const waitMs = launcherWaitMs(settings);
+    if (waitMs > 0) {
+      setTimeout(() => {
+        if (settled) return;
+        process.stderr.write(`gunicorn-ts: warning: the daemon (pid ${child.pid ?? '?'}) runs, but no worker was ready within ${Math.round(waitMs / 1000)} s; its error log says why\n`);
+        settle(0);
+      }, waitMs).unref();
+    }
   });
+}
+
+/** A worker's boot bound (see the arbiter's bootLimitMs), and then some. */
+function launcherWaitMs(settings: Settings): number {
+  const timeout = settings.get('timeout');
+  return timeout > 0 ? Math.max(timeout, 5) * 1000 + 5000 : 0;
 }
 
 /** In the daemon: tell the launcher, then drop the channel so nothing ties us to it. */

@@ -159,4 +159,24 @@ describe('reloading without failed requests', () => {
     server.signal('SIGQUIT');
     await server.waitExit(5000);
   });
+
+  it('a worker spawned after the config file changed on disk, without a HUP, comes with a warning that says so, once per change', async () => {
+    const dir = tempDir();
+    const config = writeFile(dir, 'gunicorn.conf.js', 'export const pre_request = () => {};\n');
+    const port = await freePort();
+    const server = await startServer(['-c', config, '-b', `127.0.0.1:${port}`, pidApp(dir)]);
+    server.signal('SIGTTIN');
+    await waitFor('2 workers', () => childPids(server.pid).length === 2, 10_000);
+    assert.doesNotMatch(server.output(), /changed on disk since it was loaded/, 'not while the file is as loaded');
+    writeFileSync(config, 'export const pre_request = (worker, req) => {};\n');
+    server.signal('SIGTTIN');
+    await server.waitForLine(/\[WARNING\] Config file .*gunicorn\.conf\.js changed on disk since it was loaded \(at start or the last HUP\): new workers import its hooks as they are now\. Send HUP to apply it\./, 10_000);
+    server.signal('SIGTTIN');
+    await waitFor('4 workers', () => childPids(server.pid).length === 4, 10_000);
+    assert.equal(server.output().match(/changed on disk since it was loaded/g)?.length, 1, 'told once per change');
+    server.signal('SIGHUP');
+    await server.waitForLine(/Hang up: Master/, 5000);
+    server.signal('SIGQUIT');
+    await server.waitExit(5000);
+  });
 });

@@ -21,6 +21,7 @@ import { GLogger } from '../logging/glogging.js';
 import type { Logger } from '../logging/logger.js';
 import { createContainer, TOKENS, type DependencyContainer } from '../container.js';
 import { loadConfig, type Invocation } from '../config/load-config.js';
+import { fileDigest } from '../config/config-file.js';
 import { describeError, describeWithTrace, isGtsError } from '../errors.js';
 import { loadApp, type LoadedApp } from '../app/load-app.js';
 import { appSearchPaths } from '../app/search-paths.js';
@@ -416,6 +417,7 @@ export class Arbiter implements ArbiterApi {
   }
 
   private spawnWorker(): WorkerProcess {
+    this.warnIfConfigChanged();
     this.workerAge += 1;
     const worker = new WorkerProcess(this.workerAge, this.generation);
     this.hooks.preFork.call(this, worker);
@@ -603,6 +605,24 @@ export class Arbiter implements ArbiterApi {
       else w.retiring = false;
     }
     this.generation = Math.max(...fallback.map((w) => w.generation));
+  }
+
+  /** The config file digest last warned about, so a change is told once, not at every spawn. */
+  private warnedConfigDigest: string | undefined;
+
+  /**
+   * A worker imports the config file again for its hooks (Node has no fork), so one spawned
+   * after the file changed on disk runs the new hooks, or fails to boot on a broken file, while
+   * every setting value stays the master's. Gunicorn's forked workers never see such an edit.
+   */
+  private warnIfConfigChanged(): void {
+    const path = this.settings.get('config');
+    const loaded = this.settings.configDigest;
+    if (path === null || loaded === undefined) return;
+    const now = fileDigest(path);
+    if (now === loaded || now === this.warnedConfigDigest) return;
+    this.warnedConfigDigest = now;
+    this.log.warning('Config file %s changed on disk since it was loaded (at start or the last HUP): new workers import its hooks as they are now. Send HUP to apply it.', path);
   }
 
   // ---------------------------------------------------------------- HUP, reload, USR2

@@ -3,6 +3,7 @@
  * (named exports, a default-exported object, or module.exports), hooks as functions and a
  * `plugins` list. Names starting with "_" are private helpers of the file and ignored.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { extname, resolve } from 'node:path';
@@ -63,6 +64,15 @@ export function applyConfigObject(settings: Settings, values: Record<string, unk
     // `config` only means something on the command line, as in Gunicorn; `_x` are file-private helpers.
     if (name.startsWith('_') || name === 'config') continue;
     settings.set(name, value, source, `config file ${path}`);
+  }
+}
+
+/** A digest of the file's bytes now, or undefined when it cannot be read. */
+export function fileDigest(path: string): string | undefined {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch {
+    return undefined;
   }
 }
 

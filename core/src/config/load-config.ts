@@ -9,7 +9,7 @@ import { gtsError } from '../errors.js';
 import { CORE_VERSION } from '../plugins/resolver.js';
 import { SETTINGS_BY_NAME, type SettingName } from '../settings/definitions.js';
 import { Settings, type SerializedSettings, type SettingSource } from '../settings/settings.js';
-import { applyConfigObject, configPathFor, readConfigFile } from './config-file.js';
+import { applyConfigObject, configPathFor, fileDigest, readConfigFile } from './config-file.js';
 import { shellSplit } from './shell-split.js';
 
 export const ENV_ARGS_VARIABLE = 'GUNICORN_TS_CMD_ARGS';
@@ -32,7 +32,10 @@ export async function loadConfig(invocation: Invocation): Promise<Settings> {
   const settings = Settings.withDefaults();
   const explicitConfig = (cli.values.get('config') ?? fromEnv?.values.get('config')) as string | undefined;
   const configPath = configPathFor(explicitConfig, invocation.cwd);
-  if (configPath !== null) applyConfigObject(settings, await readConfigFile(configPath), configPath, 'config');
+  if (configPath !== null) {
+    settings.configDigest = fileDigest(configPath);
+    applyConfigObject(settings, await readConfigFile(configPath), configPath, 'config');
+  }
   if (fromEnv !== undefined) applyParsed(settings, fromEnv, 'env', ENV_ARGS_VARIABLE);
   applyParsed(settings, cli, 'cli');
   if (configPath !== null) settings.set('config', configPath, settings.sourceOf('config') === 'default' ? 'default' : settings.sourceOf('config'));

@@ -26,6 +26,11 @@ export function describeSetting(spec: SettingSpec): string {
 
 export class Settings {
   private readonly values = new Map<SettingName, { value: unknown; source: SettingSource }>();
+  /**
+   * A digest of the config file's bytes as they were read into these settings (master only):
+   * workers import the file again for its hooks, so the master tells when it has changed since.
+   */
+  configDigest: string | undefined;
 
   /** Settings holding every default. Defaults are computed now (e.g. $WEB_CONCURRENCY). */
   static withDefaults(): Settings {

@@ -4,6 +4,7 @@
  * (RFC 9112 §6, RFC 9110 §6.6, §15).
  */
 import { before, describe, test } from 'node:test';
+import { setTimeout as delay } from 'node:timers/promises';
 import assert from 'node:assert/strict';
 import { describeEachTarget } from './harness/suite.js';
 import type { Target } from './harness/target.js';
@@ -250,6 +251,25 @@ describeEachTarget('responses', (targets) => {
         const piped = await expectPipelined(target, request('GET', '/hello') + request('GET', '/throw-sync-after-write'), [200, 500]);
         assert.equal(piped.responses[0]!.body.toString(), 'hello');
       }
+    });
+
+    test('a pipelined app that fails in the turn it wrote, while the response before it was still being written (its end() left an empty write held), gets a clean 500: none of its head goes out', async () => {
+      if (!target.protocol.keepAlive) return;
+      const bytes = 8 * 1024 * 1024;
+      await withClient(target, async (client) => {
+        client.socket.pause();
+        client.write(request('GET', `/big-body?bytes=${bytes}`));
+        await delay(300);
+        client.write(request('GET', '/fail-late-after-write'));
+        await delay(100);
+        client.socket.resume();
+        const first = await client.readResponse({ timeoutMs: 10_000 });
+        assert.equal(first.status, 200);
+        assert.equal(first.body.length, bytes);
+        const second = await client.readResponse({ timeoutMs: 5000 });
+        assert.equal(second.status, 500, `not the head the app composed: ${second.rawHead}`);
+        assert.ok(await client.waitForClose());
+      });
     });
 
     test('RFC 9112 §9.6: a request pipelined after one whose listener threw (answered 500, Connection: close) never reaches the app', async () => {

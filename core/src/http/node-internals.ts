@@ -80,16 +80,27 @@ interface SocketWriteInternals {
   _writableState?: { buffered?: HeldWrite[]; bufferedIndex?: number; length: number; pendingcb: number; objectMode?: boolean };
 }
 
-/** How far a socket's writes had gone at one moment: bytes handed to the kernel, writes held. */
+/**
+ * How far a socket's writes had gone at one moment: the bytes handed to the kernel, and the
+ * newest write still held in the stream's buffer (the entry object itself: a count would go
+ * stale when the stream flushes a write of 0 bytes, such as the '' OutgoingMessage.end() leaves).
+ */
 export interface WriteMark {
   readonly dispatched: number;
-  readonly held: number;
+  readonly newestHeld: HeldWrite | undefined;
+}
+
+function writeState(socket: object): { dispatched: number; state: Required<NonNullable<SocketWriteInternals['_writableState']>> } | undefined {
+  const { _bytesDispatched: dispatched, _writableState: state } = socket as SocketWriteInternals;
+  if (typeof dispatched !== 'number' || !Array.isArray(state?.buffered) || typeof state.bufferedIndex !== 'number') return undefined;
+  return { dispatched, state: state as Required<NonNullable<SocketWriteInternals['_writableState']>> };
 }
 
 export function writeMark(socket: object): WriteMark | undefined {
-  const { _bytesDispatched: dispatched, _writableState: state } = socket as SocketWriteInternals;
-  if (typeof dispatched !== 'number' || !Array.isArray(state?.buffered) || typeof state.bufferedIndex !== 'number') return undefined;
-  return { dispatched, held: state.buffered.length - state.bufferedIndex };
+  const current = writeState(socket);
+  if (current === undefined) return undefined;
+  const { buffered, bufferedIndex } = current.state;
+  return { dispatched: current.dispatched, newestHeld: buffered.length > bufferedIndex ? buffered[buffered.length - 1] : undefined };
 }
 
 /**
@@ -99,10 +110,13 @@ export function writeMark(socket: object): WriteMark | undefined {
  * back, when some byte since the mark was handed to the kernel.
  */
 export function takeBackWritesSince(socket: object, mark: WriteMark, reason: Error): boolean {
-  const now = writeMark(socket);
-  if (now === undefined || now.dispatched !== mark.dispatched || now.held < mark.held) return false;
-  const state = (socket as SocketWriteInternals)._writableState!;
-  const taken = state.buffered!.splice(state.bufferedIndex! + mark.held);
+  const current = writeState(socket);
+  if (current === undefined || current.dispatched !== mark.dispatched) return false;
+  const { state } = current;
+  // Writes are flushed in order: if the newest one held at the mark is gone, so is every one
+  // before it, and no byte went with them (the count is unchanged). What is held now is newer.
+  const newest = mark.newestHeld === undefined ? -1 : state.buffered.indexOf(mark.newestHeld, state.bufferedIndex);
+  const taken = state.buffered.splice(newest === -1 ? state.bufferedIndex : newest + 1);
   for (const { chunk, callback } of taken) {
     state.length -= state.objectMode === true ? 1 : chunk.length;
     state.pendingcb--;

@@ -225,6 +225,19 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
       res.write('abc');
       res.end('def');
       return;
+    case '/big-body': {
+      // Ends a tick after its body: with the socket still busy, end() leaves an empty write held.
+      const bytes = Number(url.searchParams.get('bytes') ?? 0);
+      res.writeHead(200, { 'Content-Length': String(bytes) });
+      res.write(Buffer.alloc(bytes, 0x61));
+      setTimeout(() => res.end(), 50);
+      return;
+    }
+    case '/fail-late-after-write':
+      await delay(500);
+      res.writeHead(200, { 'Content-Length': '215' });
+      res.write('partial');
+      throw new Error('test app: failure after a write, in a later turn');
     case '/status-101':
       res.writeHead(101, { Upgrade: 'foo', Connection: 'Upgrade' });
       res.end();

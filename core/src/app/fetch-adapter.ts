@@ -237,21 +237,16 @@ export function adaptArgumentlessFunction(fn: (...args: unknown[]) => unknown): 
   };
 }
 
+let warnedOfReturnedText = false;
+
 function answerWith(value: unknown, req: IncomingMessage, res: ServerResponse): unknown {
   if (value instanceof Response) return writeWebResponse(value, res, req.method);
-  // A body instead of a Response (`() => 'ok'`, `async () => ({ ok: true })`) while res is
-  // untouched: nobody would ever answer, so it is the app's error rather than a hang. What a
-  // listener may return (nothing, emit()'s boolean, res, a timer) passes.
-  if (!res.headersSent && !res.writableEnded && looksLikeABody(value)) {
-    const what = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-    throw new TypeError(`the app declares no parameters and returned ${what}, not a Response: a fetch handler returns a Response, a request listener answers through res`);
+  // Text instead of a Response (`() => 'ok'`) with res untouched is likely a fetch handler's
+  // mistake, and its request would hang. It is only said, once: a listener written with
+  // `...args` may return anything (a queue's push() count, a status object) and answer later.
+  if (typeof value === 'string' && !res.headersSent && !res.writableEnded && !warnedOfReturnedText) {
+    warnedOfReturnedText = true;
+    process.emitWarning('The app declares no parameters and returned a string, not a Response, without answering through res: if it is a fetch handler, return a Response (new Response(text)).', { code: 'GTS_WARN_APP_RETURNED_TEXT' });
   }
   return value;
-}
-
-function looksLikeABody(value: unknown): boolean {
-  if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return true;
-  if (value === null || typeof value !== 'object') return false;
-  const proto: unknown = Object.getPrototypeOf(value);
-  return Array.isArray(value) || proto === Object.prototype || proto === null;
 }

@@ -338,6 +338,19 @@ describeEachTarget('responses', (targets) => {
       await target.waitForAppError(/101 \(Switching Protocols\) cannot be sent/);
     });
 
+    test('a head that cannot be sent (101, a status above 599, a bad Content-Length) written from a timer is a 500 for that request only: the worker serves on', async () => {
+      const pid = target.servingPid();
+      for (const kind of ['101', '600', 'length']) {
+        const r = await exchange(target.port, request('GET', `/unsendable-later?kind=${kind}`));
+        assert.equal(r.responses[0]?.status, 500, kind);
+        assert.equal(r.responses[0]?.body.length, 0, 'what the app wrote after it goes nowhere');
+        assert.equal(header(r.responses[0]!, 'connection'), 'close');
+      }
+      await target.waitForAppError(/Invalid Content-Length for the response: "ten"/);
+      assert.equal((await exchange(target.port, request('GET', '/hello', [close]))).responses[0]?.status, 200);
+      assert.equal(target.servingPid(), pid, 'the same worker serves: nothing was thrown where nobody could catch it');
+    });
+
     test("RFC 9110 §7.6.1: when the server closes, the app's own connection options stay with the close", async () => {
       const r = await exchange(target.port, request('GET', '/connection-option', [close]));
       assert.equal(r.responses[0]?.status, 200);

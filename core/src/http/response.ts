@@ -208,16 +208,12 @@ function finalCodingIsChunked(transferEncoding: string): boolean {
 
 /** Replaces OutgoingMessage._storeHeader: builds the head and decides framing and persistence. */
 function storeHeaderStrict(this: Internal, firstLine: string, headers: unknown): void {
-  // Node accepts up to 999; RFC 9110 §15 defines 100-599 only.
-  if (this.statusCode > 599) {
-    throw new HttpResponseError(HttpErrorCode.INVALID_RESPONSE_STATUS, `Invalid response status code ${this.statusCode} (RFC 9110 §15: 100 to 599)`);
-  }
-  // The server goes on speaking HTTP/1.1 on this connection, so it cannot switch protocols
-  // (RFC 9110 §15.2.2). A WebSocket library takes the socket itself (ws: handleUpgrade).
-  if (this.statusCode === 101) {
-    throw new HttpResponseError(HttpErrorCode.INVALID_RESPONSE_STATUS, 'A 101 (Switching Protocols) cannot be sent through res: the server does not switch protocols; take over req.socket instead');
-  }
   const state = this[kResponseState];
+  const refusal = statusRefusal(this.statusCode);
+  if (refusal !== undefined) {
+    storeInternalErrorHead(this, refusal);
+    return;
+  }
   scan.header = firstLine;
   scan.contentLength = undefined;
   scan.contentLengthConflict = false;
@@ -237,10 +233,11 @@ function storeHeaderStrict(this: Internal, firstLine: string, headers: unknown):
   let contentLength: string | undefined = scan.contentLength;
   let transferEncoding: string | undefined = scan.transferEncoding;
   if (contentLength !== undefined && (scan.contentLengthConflict || !isDecimal(contentLength))) {
-    throw new HttpResponseError(
-      HttpErrorCode.INVALID_RESPONSE_CONTENT_LENGTH,
-      `Invalid Content-Length for the response: ${JSON.stringify(contentLength)}`,
+    storeInternalErrorHead(
+      this,
+      new HttpResponseError(HttpErrorCode.INVALID_RESPONSE_CONTENT_LENGTH, `Invalid Content-Length for the response: ${JSON.stringify(contentLength)}`),
     );
+    return;
   }
 
   // RFC 9112 §6.1/§6.2: no Content-Length or Transfer-Encoding in 1xx/204; 205 carries no
@@ -318,6 +315,48 @@ function closeWithOptions(connection: string | undefined): string {
   const kept = splitList(connection).filter((o) => !equalsLower(o, 'close') && !equalsLower(o, 'keep-alive'));
   kept.push('close');
   return kept.join(', ');
+}
+
+/** Why a status code cannot be sent, if it cannot. */
+function statusRefusal(status: number): HttpResponseError | undefined {
+  // Node accepts up to 999; RFC 9110 §15 defines 100-599 only.
+  if (status > 599) return new HttpResponseError(HttpErrorCode.INVALID_RESPONSE_STATUS, `Invalid response status code ${status} (RFC 9110 §15: 100 to 599)`);
+  // The server goes on speaking HTTP/1.1 on this connection, so it cannot switch protocols
+  // (RFC 9110 §15.2.2). A WebSocket library takes the socket itself (ws: handleUpgrade).
+  if (status === 101) {
+    return new HttpResponseError(HttpErrorCode.INVALID_RESPONSE_STATUS, 'A 101 (Switching Protocols) cannot be sent through res: the server does not switch protocols; take over req.socket instead');
+  }
+  return undefined;
+}
+
+/**
+ * A head the app composed that cannot be sent (a status outside 100-599 or 101, a bad
+ * Content-Length) becomes a bodiless 500 that closes the connection, and the app error is
+ * reported. Not thrown: from a timer or a promise callback, a throw would be uncaught and end
+ * the worker with every other request on it. What the app writes after it goes nowhere.
+ */
+function storeInternalErrorHead(res: Internal, err: HttpResponseError): void {
+  const state = res[kResponseState];
+  state.owner.reportResponseError(res, err);
+  res.statusCode = 500;
+  res.statusMessage = 'Internal Server Error';
+  res._hasBody = false;
+  res.chunkedEncoding = false;
+  state.declaredLength = -1;
+  state.forceClose = true;
+  res._last = true;
+  state.owner.closesAfter(res);
+  scan.header = 'HTTP/1.1 500 Internal Server Error\r\n';
+  scan.recorded = state.sentHeaders;
+  if (scan.recorded !== null) scan.recorded.length = 0;
+  appendLine('Date', httpDate());
+  appendLine('Server', state.owner.serverHeader);
+  appendLine('Connection', 'close');
+  appendLine('Content-Length', '0');
+  res._header = scan.header + '\r\n';
+  res._headerSent = false;
+  scan.header = '';
+  scan.recorded = null;
 }
 
 function hasCloseOption(connection: string): boolean {

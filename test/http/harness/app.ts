@@ -238,6 +238,15 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
       res.writeHead(200, { 'Content-Length': '215' });
       res.write('partial');
       throw new Error('test app: failure after a write, in a later turn');
+    case '/unsendable-later':
+      // From a timer: a throw here would be uncaught and end the worker.
+      setTimeout(() => {
+        const kind = url.searchParams.get('kind');
+        if (kind === 'length') res.writeHead(200, { 'Content-Length': 'ten' });
+        else res.writeHead(kind === '101' ? 101 : 600, kind === '101' ? { Upgrade: 'foo', Connection: 'Upgrade' } : {});
+        res.end('never sent');
+      }, 10);
+      return;
     case '/status-101':
       res.writeHead(101, { Upgrade: 'foo', Connection: 'Upgrade' });
       res.end();

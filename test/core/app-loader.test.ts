@@ -145,6 +145,15 @@ describe('app loading', () => {
     assert.equal(res.body, 'chunk0;chunk1;chunk2;');
   });
 
+  test('a body stream of Uint8Arrays from another realm (a vm context, as edge runtimes use) is bytes too', async () => {
+    write('realm.mjs', `import vm from 'node:vm';
+const ctx = vm.createContext({});
+export default { fetch() { return new Response(new ReadableStream({ start(c) { c.enqueue(vm.runInContext('new Uint8Array([104, 105])', ctx)); c.enqueue(vm.runInContext('new Uint8Array([33])', ctx)); c.close(); } })); } };`);
+    const res = await call(await load('realm.mjs'));
+    assert.equal(res.status, 200, res.body);
+    assert.equal(res.body, 'hi!');
+  });
+
   test('pythonpath dirs are searched for MODULE before the working directory, as Gunicorn searches sys.path', async () => {
     write('lib/apps/served.mjs', 'export const app = (req, res) => res.end("from pythonpath");');
     write('lib/apps/esm.mjs', 'export const app = (req, res) => res.end("pythonpath shadows cwd");');

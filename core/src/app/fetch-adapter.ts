@@ -5,6 +5,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
+import { isUint8Array } from 'node:util/types';
 import { endWithErrorBody } from '../http/error-response.js';
 import { HTTP_ERRORS, HttpErrorCode } from '../http/errors.js';
 
@@ -149,7 +150,8 @@ export async function writeWebResponse(response: Response, res: ServerResponse, 
  * so a string, an ArrayBuffer or a number is the handler's error, whichever chunk it is.
  */
 function bodyChunk(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return value;
+  // isUint8Array, not instanceof: one from another realm (a vm context, an edge runtime) is bytes too.
+  if (isUint8Array(value)) return value;
   const what = value === null ? 'null' : typeof value === 'object' ? (value.constructor?.name ?? 'an object') : typeof value;
   throw new TypeError(`The fetch handler's Response body stream gave a chunk that is not a Uint8Array (${what})`);
 }

@@ -530,7 +530,9 @@ export class Arbiter implements ArbiterApi {
       if (!worker.aborted) {
         const bootOverdue = !worker.ready && !worker.terminating && now - worker.spawnedAt > this.bootLimitMs();
         if (now - worker.lastBeat <= timeoutMs && !bootOverdue) continue;
-        if (bootOverdue) this.log.critical('WORKER TIMEOUT (pid:%s): not booted after %s s', worker.pid, Math.round((now - worker.spawnedAt) / 1000));
+        if (bootOverdue) {
+          this.log.critical('WORKER TIMEOUT (pid:%s): not ready after %s s (its boot, post_worker_init or its worker class\'s run() has not finished)', worker.pid, Math.round((now - worker.spawnedAt) / 1000));
+        }
         else this.log.critical('WORKER TIMEOUT (pid:%s)', worker.pid);
         worker.aborted = true;
         worker.abortedAt = now;

@@ -5,7 +5,8 @@
  *   app, post_worker_init) and then calls run(); a subclass that overrides it calls
  *   super.initProcess() last;
  * - run() starts serving and returns once the worker accepts (Node is event driven: there is
- *   no loop to stay in);
+ *   no loop to stay in, unlike Gunicorn's run()); the worker is ready only then, and one not
+ *   ready within the boot bound (max(timeout, 5 s)) is killed as hung;
  * - notify() is the heartbeat; the base calls it on a timer, which stops when the event loop
  *   is blocked, so the master sees a blocked worker as silent.
  *

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { describeEachTarget } from './harness/suite.js';
 import { parseAccessLogLine, type Target } from './harness/target.js';
 import { exchange, header, request, withClient, WireClient, type ParsedResponse } from './harness/wire.js';
-import { expectPipelined, expectResponses } from './harness/expect.js';
+import { expectPipelined, expectResponses, json } from './harness/expect.js';
 import { withKnownFailures } from './harness/known-failures.js';
 
 /** Short deadlines for the timeout cases (CLI targets round them up to whole seconds). */
@@ -304,6 +304,22 @@ describeEachTarget('connections', (targets) => {
         assert.ok(await client.waitForClose(t.protocol.bodyTimeoutMs + 2000));
         const elapsed = Date.now() - started;
         assert.ok(elapsed < t.protocol.bodyTimeoutMs + 2000, `closed after ${elapsed} ms; body timeout ${t.protocol.bodyTimeoutMs} ms`);
+      });
+    });
+
+    test('body timeout is an idle time: chunk size lines and trailer lines that keep arriving keep the request alive', async () => {
+      const t = await targets.get(SHORT_TIMEOUTS);
+      const step = Math.round(t.protocol.bodyTimeoutMs * 0.4);
+      await withClient(t, async (client) => {
+        client.write(request('POST', '/echo', ['Transfer-Encoding: chunked', 'Connection: close'], '5\r\nhello\r\n'));
+        for (const piece of ['0', '\r\n', 'X-A: 1\r\n', 'X-B: 2\r\n', 'X-C: 3\r\n', 'X-D: 4\r\n']) {
+          await new Promise((r) => setTimeout(r, step));
+          client.write(piece);
+        }
+        client.write('\r\n');
+        const res = await client.readResponse();
+        assert.equal(res.status, 200, `${6 * step} ms of trailers, ${step} ms apart (body timeout ${t.protocol.bodyTimeoutMs} ms)`);
+        assert.equal(json(res).body, 'hello');
       });
     });
 

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describeEachTarget } from './harness/suite.js';
 import type { Target } from './harness/target.js';
 import { request, withClient, WireClient, type ParsedResponse } from './harness/wire.js';
-import { expectPipelined, expectRefused, expectResponses, json } from './harness/expect.js';
+import { appInvocations, expectPipelined, expectRefused, expectResponses, json } from './harness/expect.js';
 
 describeEachTarget('framing', (targets) => {
   let target: Target;
@@ -142,6 +142,20 @@ describeEachTarget('framing', (targets) => {
         assert.equal(body.body, decoded);
       });
     }
+
+    test('a malformed chunked body the app was reading gets 400, and the request is aborted for the app, whose reader would otherwise wait forever', async () => {
+      for (const bad of ['5\r\nhelloXX', 'zz\r\n', '0\r\nX : y\r\n\r\n']) {
+        const before = await appInvocations(target);
+        await withClient(target, async (client) => {
+          client.write(request('POST', '/read-until-aborted', [chunked], bad));
+          const res = await client.readResponse();
+          assert.equal(res.status, 400, JSON.stringify(bad));
+          assert.ok(await client.waitForClose());
+        });
+        // The route, its abort (when our answer is decided, not whenever the socket goes), and the /count probe itself.
+        assert.equal((await appInvocations(target)) - before, 3, `the request of ${JSON.stringify(bad)} aborted`);
+      }
+    });
 
     test('RFC 9112 §7.1.2: trailer fields are exposed as req.trailers, not merged into headers', async () => {
       const body = await echoBody([chunked], '5\r\nhello\r\n0\r\nX-Checksum: abc\r\nX-Other:  two \r\n\r\n');

@@ -340,6 +340,8 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
         case READ_BODY_CHUNKED: {
           const ex = this.bodyExchange!;
           const decoder = ex.decoder!;
+          // body_timeout is an idle time: size lines, extensions and trailers are bytes too.
+          this.refreshBodyDeadline(ex);
           pos = decoder.execute(buf, pos, (data) => this.deliverBody(ex, data));
           if (this.closing) return;
           if (decoder.done) {
@@ -747,6 +749,10 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
       } else {
         this.destroy();
       }
+      // Its request can never complete: it is aborted now, as Node does for a reset, or a
+      // reader of it (for await, 'end') would wait forever once our answer has ended the
+      // exchange, holding what it had read.
+      if (!ex.req.destroyed) ex.req.destroy(connectionResetError());
       return;
     }
     this.pendingError = err;

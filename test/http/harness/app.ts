@@ -94,6 +94,17 @@ async function handle(counter: InvocationCounter, req: IncomingMessage, res: Ser
   const param = (name: string, fallback: number): number => Number(url.searchParams.get(name) ?? fallback);
 
   switch (path) {
+    case '/read-until-aborted': {
+      // Counts once more when its request is aborted: GET /count tells the test it was.
+      req.on('aborted', () => counter.increment());
+      try {
+        for await (const chunk of req) void chunk;
+      } catch {
+        // The abort's error: counted above.
+      }
+      if (!res.headersSent) res.end('read');
+      return;
+    }
     case '/echo': {
       // Everything the app can see of the request.
       const body = await readBody(req);

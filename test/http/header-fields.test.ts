@@ -152,6 +152,10 @@ describeEachTarget('header fields', (targets) => {
       await expectRefused(target, 'GET /hello HTTP/1.1\r\nHost: example.test\r\nX-Big: ' + 'b'.repeat(10_000), 431);
     });
 
+    test('Gunicorn limit_request_field_size: a field one byte over the limit is refused before its end arrives', async () => {
+      await expectRefused(target, 'GET /hello HTTP/1.1\r\nHost: example.test\r\n' + fieldOf(8191), 431);
+    });
+
     test('the limits are configurable', async () => {
       const small = await targets.get({ limitRequestFields: 5, limitRequestFieldSize: 50 });
       await expectResponses(small, request('GET', '/hello', [...fields(3), close]), [200]);

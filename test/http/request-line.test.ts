@@ -129,6 +129,10 @@ describeEachTarget('request line', (targets) => {
       await expectRefused(target, `GET /${'a'.repeat(6000)}`, 414);
     });
 
+    test('RFC 9112 §3: a line one byte over the limit is refused before its end arrives (the byte is not the CR)', async () => {
+      await expectRefused(target, lineOf(4095), 414);
+    });
+
     test('limit_request_line is configurable', async () => {
       const small = await targets.get({ limitRequestLine: 100 });
       await expectResponses(small, `${lineOf(100)}\r\nHost: example.test\r\n${close}\r\n\r\n`, [404]);

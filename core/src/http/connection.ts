@@ -270,7 +270,8 @@ export class HttpConnection extends EventEmitter implements ResponseOwner {
 
   private checkPartialLine(): void {
     if (this.inputState === READ_HEAD) {
-      this.head.checkIncompleteLine(this.partial[0]![0]!, this.partialLength);
+      const last = this.partial[this.partial.length - 1]!;
+      this.head.checkIncompleteLine(this.partial[0]![0]!, last[last.length - 1]!, this.partialLength);
     } else if (this.bodyExchange?.decoder) {
       this.bodyExchange.decoder.checkIncompleteLine(this.partialLength);
     }

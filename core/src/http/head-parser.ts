@@ -71,7 +71,7 @@ export class RequestHeadParser implements FieldSink {
     while (pos < end) {
       const lf = buf.indexOf(LF, pos);
       if (lf === -1) {
-        this.checkIncompleteLine(buf[pos]!, end - pos);
+        this.checkIncompleteLine(buf[pos]!, buf[end - 1]!, end - pos);
         return pos;
       }
       const lineEnd = lf - 1;
@@ -101,15 +101,17 @@ export class RequestHeadParser implements FieldSink {
    * is refused before it ends, and refuses early a request line that cannot start a request
    * (e.g. a TLS ClientHello sent to a plain port).
    */
-  checkIncompleteLine(firstByte: number, length: number): void {
+  checkIncompleteLine(firstByte: number, lastByte: number, length: number): void {
     if (this.headBytes + length > MAX_HEAD_BYTES) {
       throw new HttpProtocolError(this.sawRequestLine ? HttpErrorCode.HEAD_TOO_LARGE : HttpErrorCode.REQUEST_LINE_TOO_LONG);
     }
+    // A line of exactly the limit may have arrived with its CR but not yet its LF; one byte
+    // more than the limit that is not that CR is already too long.
+    const over = (limit: number): boolean => length > limit + 1 || (length === limit + 1 && lastByte !== CR);
     if (!this.sawRequestLine) {
       if (firstByte !== CR && TOKEN[firstByte] === 0) throw new HttpProtocolError(HttpErrorCode.INVALID_METHOD);
-      // +1: the CR of a line of exactly the limit may have arrived without its LF.
-      if (length > this.limits.requestLine + 1) throw new HttpProtocolError(HttpErrorCode.REQUEST_LINE_TOO_LONG);
-    } else if (length > this.limits.fieldSize + 1) {
+      if (over(this.limits.requestLine)) throw new HttpProtocolError(HttpErrorCode.REQUEST_LINE_TOO_LONG);
+    } else if (over(this.limits.fieldSize)) {
       throw new HttpProtocolError(HttpErrorCode.FIELD_TOO_LARGE);
     }
   }

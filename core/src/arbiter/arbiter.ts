@@ -22,6 +22,7 @@ import type { Logger } from '../logging/logger.js';
 import { createContainer, TOKENS, type DependencyContainer } from '../container.js';
 import { loadConfig, type Invocation } from '../config/load-config.js';
 import { fileDigest } from '../config/config-file.js';
+import { bootLimitMs, heartbeatMs, silenceLimitMs } from './worker-limits.js';
 import { describeError, describeWithTrace, isGtsError } from '../errors.js';
 import { loadApp, type LoadedApp } from '../app/load-app.js';
 import { appSearchPaths } from '../app/search-paths.js';
@@ -52,12 +53,6 @@ export const APP_LOAD_ERROR = 4;
 const IDLE_WAKE_MS = 1000;
 /** QUIT/INT: workers get this long to run worker_int and exit before SIGKILL. */
 const QUICK_SHUTDOWN_MS = 250;
-/**
- * A booting worker heart-beats (loading modules yields to the loop), but its boot is bounded
- * all the same, by `timeout` as in Gunicorn (whose worker cannot notify before it runs), never
- * less than this: starting a Node process and loading its modules takes time a fork does not.
- */
-const BOOT_LIMIT_FLOOR_MS = 5000;
 /** After SIGABRT for a timeout, a worker whose loop is blocked cannot exit: SIGKILL follows. */
 const ABORT_GRACE_MS = 500;
 /** A worker sent TERM is killed this long after graceful_timeout if it has not exited. */
@@ -318,36 +313,14 @@ export class Arbiter implements ArbiterApi {
     }
   }
 
-  /** How often workers heart-beat: a quarter of `timeout`, between 50 ms and 1 s. */
-  private heartbeatMs(): number {
-    const timeoutMs = this.settings.get('timeout') * 1000;
-    return timeoutMs > 0 ? Math.max(50, Math.min(1000, Math.floor(timeoutMs / 4))) : 1000;
-  }
-
-  /**
-   * Silence that means a worker is stuck: `timeout` plus one heartbeat period, so a worker is
-   * only killed once its loop has been blocked for at least `timeout` (the last beat may have
-   * come up to one period before the block began), and at most timeout + 1 s after.
-   */
-  private silenceLimitMs(): number {
-    const timeoutMs = this.settings.get('timeout') * 1000;
-    return timeoutMs > 0 ? timeoutMs + this.heartbeatMs() : 0;
-  }
-
-  /** How long a worker may take to become ready (0: unbounded, as `timeout 0` disables the check). */
-  private bootLimitMs(): number {
-    const silenceMs = this.silenceLimitMs();
-    return silenceMs > 0 ? Math.max(silenceMs, BOOT_LIMIT_FLOOR_MS) : 0;
-  }
-
   /** Sleep until the next signal, or until the earliest heartbeat/abort/term deadline. */
   private nextWakeMs(): number {
     let wake = IDLE_WAKE_MS;
     const now = performance.now();
     const spawnWait = this.spawnBackoff.waitMs(now);
     if (spawnWait > 0) wake = Math.min(wake, spawnWait + 1);
-    const timeoutMs = this.silenceLimitMs();
-    const bootMs = this.bootLimitMs();
+    const timeoutMs = silenceLimitMs(this.settings);
+    const bootMs = bootLimitMs(this.settings);
     for (const worker of this.workers.values()) {
       if (worker.exited) return 0;
       if (timeoutMs > 0 && !worker.terminating) {
@@ -433,7 +406,7 @@ export class Arbiter implements ArbiterApi {
         age: worker.age,
         ppid: this.pid,
         settings: this.settings.serialize(),
-        heartbeatMs: this.heartbeatMs(),
+        heartbeatMs: heartbeatMs(this.settings),
         title: processTitle('worker', processName(this.settings)),
       },
       onMessage: (message) => this.onWorkerMessage(worker, message),
@@ -514,7 +487,8 @@ export class Arbiter implements ArbiterApi {
   /** Kill workers that stopped heart-beating (SIGABRT, then SIGKILL), and TERMed ones that overstay. */
   private murderWorkers(): void {
     const now = performance.now();
-    const timeoutMs = this.silenceLimitMs();
+    const timeoutMs = silenceLimitMs(this.settings);
+    const bootMs = bootLimitMs(this.settings);
     const graceMs = this.retiringLimitMs();
     for (const worker of this.workers.values()) {
       if (worker.exited) continue;
@@ -528,12 +502,13 @@ export class Arbiter implements ArbiterApi {
       // graceful_timeout.
       if (timeoutMs === 0) continue;
       if (!worker.aborted) {
-        const bootOverdue = !worker.ready && !worker.terminating && now - worker.spawnedAt > this.bootLimitMs();
+        const bootOverdue = !worker.ready && !worker.terminating && now - worker.spawnedAt > bootMs;
         if (now - worker.lastBeat <= timeoutMs && !bootOverdue) continue;
         if (bootOverdue) {
           this.log.critical('WORKER TIMEOUT (pid:%s): not ready after %s s (its boot, post_worker_init or its worker class\'s run() has not finished)', worker.pid, Math.round((now - worker.spawnedAt) / 1000));
+        } else {
+          this.log.critical('WORKER TIMEOUT (pid:%s)', worker.pid);
         }
-        else this.log.critical('WORKER TIMEOUT (pid:%s)', worker.pid);
         worker.aborted = true;
         worker.abortedAt = now;
         worker.kill('SIGABRT');
@@ -832,7 +807,6 @@ export class Arbiter implements ArbiterApi {
   }
 }
 
-/** Wait for `promise`, or `ms`, whichever is first. */
 /** Whether `promise` settles (either way) within `ms`. */
 function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;

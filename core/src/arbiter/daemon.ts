@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import type { Invocation } from '../config/load-config.js';
 import type { Settings } from '../settings/settings.js';
 import { DAEMON_CHILD_ENV, type DaemonReport } from './messages.js';
+import { bootLimitMs } from './worker-limits.js';
 
 export function isDaemonChild(env: NodeJS.ProcessEnv): boolean {
   return env[DAEMON_CHILD_ENV] === '1';
@@ -57,10 +58,13 @@ export async function launchDaemon(invocation: Invocation, settings: Settings): 
   });
 }
 
-/** A worker's boot bound (see the arbiter's bootLimitMs), and then some. */
+/** Past a worker's boot bound, this long for the master to see it and start the next one. */
+const LAUNCHER_GRACE_MS = 5000;
+
+/** How long the launcher waits for a ready worker: a worker's boot bound, and then some. */
 function launcherWaitMs(settings: Settings): number {
-  const timeout = settings.get('timeout');
-  return timeout > 0 ? Math.max(timeout, 5) * 1000 + 5000 : 0;
+  const bootMs = bootLimitMs(settings);
+  return bootMs > 0 ? bootMs + LAUNCHER_GRACE_MS : 0;
 }
 
 /** In the daemon: tell the launcher, then drop the channel so nothing ties us to it. */

@@ -90,10 +90,12 @@ export interface WriteMark {
   readonly newestHeld: HeldWrite | undefined;
 }
 
-function writeState(socket: object): { dispatched: number; state: Required<NonNullable<SocketWriteInternals['_writableState']>> } | undefined {
+type WriteState = Required<NonNullable<SocketWriteInternals['_writableState']>>;
+
+function writeState(socket: object): { dispatched: number; state: WriteState } | undefined {
   const { _bytesDispatched: dispatched, _writableState: state } = socket as SocketWriteInternals;
   if (typeof dispatched !== 'number' || !Array.isArray(state?.buffered) || typeof state.bufferedIndex !== 'number') return undefined;
-  return { dispatched, state: state as Required<NonNullable<SocketWriteInternals['_writableState']>> };
+  return { dispatched, state: state as WriteState };
 }
 
 export function writeMark(socket: object): WriteMark | undefined {

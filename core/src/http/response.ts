@@ -214,16 +214,7 @@ function storeHeaderStrict(this: Internal, firstLine: string, headers: unknown):
     storeInternalErrorHead(this, refusal);
     return;
   }
-  scan.header = firstLine;
-  scan.contentLength = undefined;
-  scan.contentLengthConflict = false;
-  scan.transferEncoding = undefined;
-  scan.connection = undefined;
-  scan.sawDate = false;
-  scan.sawServer = false;
-  scan.sawTrailer = false;
-  scan.recorded = state.sentHeaders;
-  if (scan.recorded !== null) scan.recorded.length = 0;
+  beginHead(state, firstLine);
   collectHeaders(this, headers);
 
   const status = this.statusCode;
@@ -292,16 +283,39 @@ function storeHeaderStrict(this: Internal, firstLine: string, headers: unknown):
   this._last = close;
   if (close) state.owner.closesAfter(this);
 
-  if (!scan.sawDate) appendLine('Date', httpDate());
-  if (!scan.sawServer) appendLine('Server', state.owner.serverHeader);
+  appendDateAndServer(state);
   if (close) appendLine('Connection', closeWithOptions(scan.connection));
   else if (scan.connection !== undefined) appendLine('Connection', scan.connection);
   else if (!this._removedConnection) appendLine('Connection', 'keep-alive');
   if (contentLength !== undefined) appendLine('Content-Length', contentLength);
   if (transferEncoding !== undefined) appendLine('Transfer-Encoding', transferEncoding);
+  endHead(this);
+}
 
-  this._header = scan.header + '\r\n';
-  this._headerSent = false;
+/** Starts composing a head in `scan`: its first line, nothing seen yet. */
+function beginHead(state: ResponseState, firstLine: string): void {
+  scan.header = firstLine;
+  scan.contentLength = undefined;
+  scan.contentLengthConflict = false;
+  scan.transferEncoding = undefined;
+  scan.connection = undefined;
+  scan.sawDate = false;
+  scan.sawServer = false;
+  scan.sawTrailer = false;
+  scan.recorded = state.sentHeaders;
+  if (scan.recorded !== null) scan.recorded.length = 0;
+}
+
+/** Date and Server on every response, unless the app gave its own. */
+function appendDateAndServer(state: ResponseState): void {
+  if (!scan.sawDate) appendLine('Date', httpDate());
+  if (!scan.sawServer) appendLine('Server', state.owner.serverHeader);
+}
+
+/** The head composed in `scan` becomes the response's, to go out with its first write. */
+function endHead(res: Internal): void {
+  res._header = scan.header + '\r\n';
+  res._headerSent = false;
   scan.header = '';
   scan.recorded = null;
 }
@@ -346,17 +360,11 @@ function storeInternalErrorHead(res: Internal, err: HttpResponseError): void {
   state.forceClose = true;
   res._last = true;
   state.owner.closesAfter(res);
-  scan.header = 'HTTP/1.1 500 Internal Server Error\r\n';
-  scan.recorded = state.sentHeaders;
-  if (scan.recorded !== null) scan.recorded.length = 0;
-  appendLine('Date', httpDate());
-  appendLine('Server', state.owner.serverHeader);
+  beginHead(state, 'HTTP/1.1 500 Internal Server Error\r\n');
+  appendDateAndServer(state);
   appendLine('Connection', 'close');
   appendLine('Content-Length', '0');
-  res._header = scan.header + '\r\n';
-  res._headerSent = false;
-  scan.header = '';
-  scan.recorded = null;
+  endHead(res);
 }
 
 function hasCloseOption(connection: string): boolean {
